@@ -1,0 +1,40 @@
+"""The HTTP layer: the app factory, one blueprint per resource, errors, auth and pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from api import config, database, errors, observability
+from registry.db import db
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config.from_environment())
+    app.config.update(overrides or {})
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
+    app.config["MAX_CONTENT_LENGTH"] = config.MAX_BODY_BYTES
+    app.json.sort_keys = False
+
+    observability.configure_logging(app.config["LOG_LEVEL"])
+    db.init_app(app)
+    database.init_app(app)
+    errors.init_app(app)
+    observability.init_app(app)
+    _register_blueprints(app)
+
+    from api import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from api import control_lists, credentials, docs, health, organizations, substances
+
+    for module in (health, docs, organizations, substances, control_lists, credentials):
+        app.register_blueprint(module.bp)

@@ -1,0 +1,45 @@
+"""Reading request bodies and query strings strictly: JSON objects only, no unknown fields."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from marshmallow import Schema
+
+from api.errors import ApiProblem
+
+
+def load_json(schema: Schema) -> Any:
+    if not request.mimetype or not (
+        request.mimetype == "application/json" or request.mimetype.endswith("+json")
+    ):
+        raise ApiProblem(
+            415, "unsupported_media_type", "Send the body as application/json."
+        )
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiProblem(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiProblem(400, "body_not_object", "The body must be a JSON object.")
+    return schema.load(data)
+
+
+def load_query(schema: Schema) -> Any:
+    """Query parameters: each given at most once, unknown ones refused."""
+    args = request.args
+    repeated = [name for name in args if len(args.getlist(name)) > 1]
+    if repeated:
+        raise ApiProblem(
+            422,
+            "validation_failed",
+            "A query parameter was given more than once.",
+            errors=[
+                {"field": n, "message": "Give this parameter once.", "code": "repeated_parameter"}
+                for n in repeated
+            ],
+        )
+    return schema.load(args.to_dict())

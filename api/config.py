@@ -1,0 +1,35 @@
+"""Configuration from the environment (and a ``.env`` file, when present)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+MAX_BODY_BYTES = 4 * 1024 * 1024  # a bulk request of 1000 batches fits comfortably
+
+
+def from_environment() -> dict[str, Any]:
+    """Flask config keys built from CHEMTRACE_* variables."""
+    load_dotenv(override=False)
+    data_dir = Path(os.environ.get("CHEMTRACE_DATA_DIR", "instance")).resolve()
+    database_url = os.environ.get("CHEMTRACE_DATABASE_URL") or f"sqlite:///{data_dir / 'chemtrace.db'}"
+    return {
+        "DATA_DIR": data_dir,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PUBLIC_URL": os.environ.get("CHEMTRACE_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
+        "ISSUER": os.environ.get("CHEMTRACE_ISSUER", "chemtrace"),
+        "OIDC_ISSUERS": os.environ.get("CHEMTRACE_OIDC_ISSUERS", "[]"),
+        "REDIS_URL": os.environ.get("CHEMTRACE_REDIS_URL"),
+        "LOG_LEVEL": os.environ.get("CHEMTRACE_LOG_LEVEL", "INFO"),
+    }
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    if database_url.startswith("sqlite"):
+        # One connection per thread; WAL and busy_timeout are set on connect (registry.db).
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}

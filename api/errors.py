@@ -1,0 +1,147 @@
+"""RFC 9457 problem details for every error the service answers with."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from registry import errors as domain
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Stable codes for the statuses Werkzeug raises on its own.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
+    domain.InvalidInput: 422,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.Unauthenticated: 401,
+    domain.Forbidden: 403,
+}
+
+
+class ApiProblem(Exception):
+    """A problem raised by the HTTP layer itself (bad JSON, wrong media type, ...)."""
+
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.extra = status, code, detail, extra
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:chemtrace:problem:{code}",
+        "title": title or _default_title(status),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="chemtrace"'
+    return response
+
+
+def _default_title(status: int) -> str:
+    from http import HTTPStatus
+
+    return HTTPStatus(status).phrase
+
+
+def field_errors(errors: list[domain.FieldError]) -> list[dict[str, str]]:
+    return [{"field": e.field, "message": e.message, "code": e.code} for e in errors]
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Marshmallow's nested error dict as a flat list of {field, message}."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_flatten(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        for message in messages:
+            code = "unknown_field" if message == "Unknown field." else "invalid_field"
+            if message == "Missing data for required field.":
+                code = "missing_field"
+            out.append({"field": prefix or "_body", "message": message, "code": code})
+    elif isinstance(messages, list):
+        for index, value in enumerate(messages):
+            out.extend(_flatten(value, f"{prefix}.{index}"))
+    else:
+        out.append({"field": prefix or "_body", "message": str(messages), "code": "invalid_field"})
+    return out
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiProblem)
+    def _api_problem(exc: ApiProblem) -> Response:
+        return problem(exc.status, exc.code, exc.detail, **exc.extra)
+
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError) -> Response:
+        return problem(
+            422,
+            "validation_failed",
+            "Some fields are missing, unknown or of the wrong type.",
+            errors=_flatten(exc.messages),
+        )
+
+    @app.errorhandler(domain.DomainError)
+    def _domain(exc: domain.DomainError) -> Response:
+        status = next(s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls))
+        extra = {"errors": field_errors(exc.field_errors)} if exc.field_errors else {}
+        return problem(status, exc.code, exc.detail, title=exc.title, **extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        # Keep what Werkzeug meant to send (Allow on a 405, for instance).
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        detail = exc.description or _default_title(status)
+        if status == 405:
+            detail = "This route does not accept that method."
+        return problem(status, HTTP_CODES.get(status, "http_error"), detail, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):  # pragma: no cover - handled above
+            return _http(exc)
+        log.exception("unhandled error", extra={"request_id": g.get("request_id")})
+        error = InternalServerError()
+        return problem(500, "internal_error", "The service failed; the error has been logged.",
+                       title=error.name)

@@ -1,0 +1,54 @@
+"""Field helpers shared by every request schema."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error (marshmallow's default, stated here on purpose)."""
+
+    class Meta:
+        unknown = "raise"
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def text(max_length: int, *, required: bool = True, allow_none: bool = False) -> fields.String:
+    return fields.String(
+        required=required,
+        allow_none=allow_none,
+        validate=[validate.Length(min=1, max=max_length), _not_blank],
+    )
+
+
+class QueryInteger(fields.Integer):
+    """An integer from a query string: digits only, so '1e3' or ' 5' are refused."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if not isinstance(value, str) or not value.isdigit() or len(value) > 9:
+            raise ValidationError("Not a valid whole number.")
+        return int(value)
+
+
+class PageQuery(StrictSchema):
+    limit = QueryInteger(load_default=None)
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+def page_json(page: Any, represent: Any) -> dict[str, Any]:
+    return {"items": [represent(item) for item in page.items], "next_cursor": page.next_cursor}
+
+
+def timestamp(value: datetime) -> str:
+    return value.isoformat()
+
+
+def day(value: date) -> str:
+    return value.isoformat()

@@ -1,0 +1,61 @@
+"""Keyset pagination: pages are cut by the last id seen, never by OFFSET.
+
+The cursor is opaque to clients: base64url of the last id of the previous page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select
+
+from registry.db import db
+from registry.errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise InvalidInput("cursor", "The cursor is not one this service issued.", "invalid_cursor")
+    if not value or not value.isalnum():
+        raise InvalidInput("cursor", "The cursor is not one this service issued.", "invalid_cursor")
+    return value
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput("limit", f"limit must be between 1 and {MAX_LIMIT}.", "invalid_limit")
+    return limit
+
+
+def paginate(query: Select[Any], id_column: Any, limit: int | None, cursor: str | None) -> Page:
+    """One page of ``query`` ordered by ``id_column``, starting after ``cursor``."""
+    limit = check_limit(limit)
+    if cursor:
+        query = query.where(id_column > decode_cursor(cursor))
+    rows = list(db.session.scalars(query.order_by(id_column).limit(limit + 1)).unique())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if has_more else None)

@@ -1,0 +1,167 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL from CHEMTRACE_DATABASE_URL), the app,
+a client that checks every answer against openapi.yaml, and credentials for each role.
+
+The database named by CHEMTRACE_DATABASE_URL is emptied between tests: point it at a
+database made for the test run, never at one you care about.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_core import Config, OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+
+from api import create_app
+from api.database import upgrade_to_head
+from registry import credentials, organizations, substances
+from registry.db import db
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+OPENAPI = OpenAPI.from_file_path(
+    str(ROOT / "openapi.yaml"),
+    config=Config(extra_media_type_deserializers={"application/problem+json": json.loads}),
+)
+
+# Valid enterprise codes (check digit included) for test organisations.
+ENTERPRISE_CODES = ["0300588569", "0101248141", "0100109106", "0100109106-001"]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"chemtrace database: {_redacted(os.environ.get('CHEMTRACE_DATABASE_URL') or 'sqlite')}"
+
+
+def _redacted(url: str) -> str:
+    return sa.engine.make_url(url).render_as_string(hide_password=True) if "://" in url else url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The database for this run, migrated to head once. Unreachable means fail, not skip."""
+    url = os.environ.get("CHEMTRACE_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        pytest.exit(f"CHEMTRACE_DATABASE_URL={_redacted(url)} is unreachable: {exc}", returncode=3)
+    finally:
+        engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": tmp_path_factory.mktemp("data")})
+    with app.app_context():
+        # Start from nothing, so the migrations are what builds the schema.
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade_to_head()
+        db.engine.dispose()
+    return url
+
+
+def _empty_all_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(sa.text(f"DELETE FROM {table}"))
+    db.session.commit()
+
+
+class ContractClient(FlaskClient):
+    """A test client that validates every answer against openapi.yaml."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        response = super().open(*args, **kwargs)
+        validate_against_contract(response)
+        return response
+
+
+def validate_against_contract(response: Any) -> None:
+    """Raise unless ``response`` is what openapi.yaml says this request may get."""
+    # Only the method, path and query matter for choosing the response schema; the
+    # request body has been consumed by the app by now.
+    request = response.request
+    OPENAPI.validate_response(
+        MockRequest(
+            "http://localhost",
+            request.method.lower(),
+            request.path,
+            args=request.args.to_dict(),
+        ),
+        MockResponse(
+            response.get_data(),
+            status_code=response.status_code,
+            headers=dict(response.headers),
+            content_type=response.content_type,
+        ),
+    )
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "DATA_DIR": tmp_path, "TESTING": True}
+    )
+    app.test_client_class = ContractClient
+    with app.app_context():
+        _empty_all_tables()
+        substances.seed_catalogue()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def raw_client(app: Flask) -> FlaskClient:
+    """For requests the contract does not describe (unknown paths, undocumented methods)."""
+    return FlaskClient(app, app.response_class)
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def org_factory(app: Flask) -> Callable[..., str]:
+    codes = iter(ENTERPRISE_CODES)
+
+    def make(name: str = "Test Chemicals JSC") -> str:
+        with app.app_context():
+            organization = organizations.create_organization(name, next(codes))
+            db.session.commit()
+            return organization.id
+
+    return make
+
+
+@pytest.fixture
+def auth(app: Flask) -> Callable[..., dict[str, str]]:
+    """``auth(role, org_id=None)`` → headers carrying a fresh API key for that role."""
+
+    def make(role: str, organization_id: str | None = None) -> dict[str, str]:
+        with app.app_context():
+            issued = credentials.issue_api_key(role, organization_id, f"test {role}")
+            db.session.commit()
+            return {"Authorization": f"Bearer {issued.secret}"}
+
+    return make
