@@ -39,12 +39,12 @@ H_CODE_PATTERN = re.compile(r"^(H\d{3})([A-Za-z]{0,2})$")
 
 def is_valid_cas_rn(value: object) -> bool:
     return (
-        isinstance(value, str) and bool(CAS_RN_PATTERN.match(value)) and casrn.is_valid(value)
+        isinstance(value, str) and bool(CAS_RN_PATTERN.fullmatch(value)) and casrn.is_valid(value)
     )
 
 
 def parse_cas_rn(value: object, field: str = "cas_rn") -> str:
-    if not isinstance(value, str) or not CAS_RN_PATTERN.match(value):
+    if not isinstance(value, str) or not CAS_RN_PATTERN.fullmatch(value):
         raise InvalidInput(
             field,
             "A CAS RN has the canonical form NNNNNNN-NN-N (2 to 7 digits, no leading zero).",
@@ -60,7 +60,7 @@ def parse_enterprise_code(value: object, field: str = "enterprise_code") -> str:
 
     Returned compact: ``0100109106-001`` becomes ``0100109106001``.
     """
-    if not isinstance(value, str) or not ENTERPRISE_CODE_PATTERN.match(value):
+    if not isinstance(value, str) or not ENTERPRISE_CODE_PATTERN.fullmatch(value):
         raise InvalidInput(
             field,
             "An enterprise code is 10 digits, or 13 digits with a 3-digit branch suffix.",
@@ -75,7 +75,7 @@ def parse_enterprise_code(value: object, field: str = "enterprise_code") -> str:
 
 
 def parse_un_number(value: object, field: str = "un_number") -> str:
-    if not isinstance(value, str) or not UN_NUMBER_PATTERN.match(value) or value == "0000":
+    if not isinstance(value, str) or not UN_NUMBER_PATTERN.fullmatch(value) or value == "0000":
         raise InvalidInput(field, "A UN number is 4 digits, for example 1715.", "un_number_invalid")
     return value
 
@@ -90,7 +90,7 @@ def parse_hazard_statement(value: object, field: str) -> str:
     """One H statement, or several joined by '+' (H300+H310+H330)."""
     parts = value.split("+") if isinstance(value, str) else [None]
     for part in parts:
-        match = H_CODE_PATTERN.match(part) if isinstance(part, str) else None
+        match = H_CODE_PATTERN.fullmatch(part) if isinstance(part, str) else None
         if not match or match[1] not in H_STATEMENTS or match[2] not in H_SUFFIXES:
             raise InvalidInput(
                 field, f"{value!r} is not a GHS hazard statement code.", "ghs_invalid"

@@ -79,7 +79,7 @@ def grant_licence(organization_id: str, terms: LicenceTerms) -> Licence:
     covers: list[str] = []
     for position, item in enumerate(terms.covers):
         field = f"covers.{position}"
-        if CAS_RN_PATTERN.match(item) or item[:1].isdigit():
+        if CAS_RN_PATTERN.fullmatch(item) or item[:1].isdigit():
             covers.append(parse_cas_rn(item, field))
         else:
             covers.append(control_lists.get(item, field).code)

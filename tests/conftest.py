@@ -29,7 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 OPENAPI = OpenAPI.from_file_path(
     str(ROOT / "openapi.yaml"),
-    config=Config(extra_media_type_deserializers={"application/problem+json": json.loads}),
+    config=Config(
+        extra_media_type_deserializers={
+            "application/problem+json": json.loads,
+            # The contract itself is served as YAML text; check it is text, not its shape.
+            "application/yaml": lambda data: data.decode() if isinstance(data, bytes) else data,
+        }
+    ),
 )
 
 # Valid enterprise codes (check digit included) for test organisations.

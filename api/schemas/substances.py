@@ -38,12 +38,12 @@ class SubstanceQuery(PageQuery):
 class ControlListIn(StrictSchema):
     code = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9._-]{1,63}$",
+        validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9._-]{1,63}\Z",
                                  error="Letters, digits, '.', '_' or '-', starting with a letter."),
     )
     jurisdiction = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Z]{2,16}$", error="Upper-case letters, e.g. VN, EU, UN."),
+        validate=validate.Regexp(r"^[A-Z]{2,16}\Z", error="Upper-case letters, e.g. VN, EU, UN."),
     )
     name = text(200)
 
