@@ -15,9 +15,7 @@ def load_json(schema: Schema) -> Any:
     if not request.mimetype or not (
         request.mimetype == "application/json" or request.mimetype.endswith("+json")
     ):
-        raise ApiProblem(
-            415, "unsupported_media_type", "Send the body as application/json."
-        )
+        raise ApiProblem(415, "unsupported_media_type", "Send the body as application/json.")
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw)

@@ -13,7 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from api import database
 from crypto.keys import ensure_signing_key
-from registry import credentials, substances
+from registry import credentials, events, substances
 from registry.db import db
 from registry.errors import DomainError
 from registry.models import ROLES
@@ -41,6 +41,7 @@ def prepare() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     database.upgrade_to_head()
     kid = ensure_signing_key(data_dir / "keys")
+    events.ensure_ledger_head()
     seeded = substances.seed_catalogue()
     db.session.commit()
     click.echo(f"schema at {database.head_revision()}; signing key {kid.hex()}", err=True)
@@ -62,8 +63,15 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ["CHEMTRACE_DATA_DIR"] = str(current_app.config["DATA_DIR"])
-    argv = [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG,
-            "--bind", f"{host}:{port}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        GUNICORN_CONFIG,
+        "--bind",
+        f"{host}:{port}",
+    ]
     if workers:
         argv += ["--workers", str(workers)]
     argv.append("api.wsgi:app")

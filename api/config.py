@@ -16,7 +16,9 @@ def from_environment() -> dict[str, Any]:
     """Flask config keys built from CHEMTRACE_* variables."""
     load_dotenv(override=False)
     data_dir = Path(os.environ.get("CHEMTRACE_DATA_DIR", "instance")).resolve()
-    database_url = os.environ.get("CHEMTRACE_DATABASE_URL") or f"sqlite:///{data_dir / 'chemtrace.db'}"
+    database_url = (
+        os.environ.get("CHEMTRACE_DATABASE_URL") or f"sqlite:///{data_dir / 'chemtrace.db'}"
+    )
     return {
         "DATA_DIR": data_dir,
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -143,5 +143,9 @@ def init_app(app: Flask) -> None:
             return _http(exc)
         log.exception("unhandled error", extra={"request_id": g.get("request_id")})
         error = InternalServerError()
-        return problem(500, "internal_error", "The service failed; the error has been logged.",
-                       title=error.name)
+        return problem(
+            500,
+            "internal_error",
+            "The service failed; the error has been logged.",
+            title=error.name,
+        )

@@ -15,8 +15,8 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
-from prometheus_client import multiprocess
 from pythonjsonlogger.json import JsonFormatter
 
 log = logging.getLogger("chemtrace.access")
@@ -54,8 +54,9 @@ def metrics_response() -> Response:
         body = generate_latest(registry)
     else:
         body = generate_latest()
-    return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                    content_type=CONTENT_TYPE_LATEST)
+    return Response(
+        body, mimetype=CONTENT_TYPE_LATEST.split(";")[0], content_type=CONTENT_TYPE_LATEST
+    )
 
 
 def init_app(app: Flask) -> None:

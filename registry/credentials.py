@@ -35,7 +35,9 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_api_key(role: str, organization_id: str | None = None, name: str | None = None) -> IssuedKey:
+def issue_api_key(
+    role: str, organization_id: str | None = None, name: str | None = None
+) -> IssuedKey:
     if role not in ROLES:
         raise InvalidInput("role", f"role must be one of {', '.join(ROLES)}.", "role_invalid")
     if role == "enterprise":
@@ -51,7 +53,11 @@ def issue_api_key(role: str, organization_id: str | None = None, name: str | Non
     key_id = new_id().lower()
     secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey(
-        id=key_id.upper(), key_hash=_hash(secret), role=role, organization_id=organization_id, name=name
+        id=key_id.upper(),
+        key_hash=_hash(secret),
+        role=role,
+        organization_id=organization_id,
+        name=name,
     )
     db.session.add(api_key)
     db.session.flush()

@@ -70,7 +70,9 @@ def parse_enterprise_code(value: object, field: str = "enterprise_code") -> str:
         return mst.validate(value)
     except ValidationError as exc:
         raise InvalidInput(
-            field, f"{value} is not a valid enterprise code: {exc.message}", "enterprise_code_invalid"
+            field,
+            f"{value} is not a valid enterprise code: {exc.message}",
+            "enterprise_code_invalid",
         ) from None
 
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import UTCDateTime, db, new_id, utcnow
@@ -125,3 +135,155 @@ class ApiKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization: Mapped[Organization | None] = relationship()
+
+
+# --- Batches and their history -------------------------------------------------------
+
+BATCH_STATUSES = (
+    "active",
+    "in_transit",
+    "depleted",
+    "consumed",
+    "disposed",
+    "exported",
+    "lost",
+    "stolen",
+    "spilled",
+    "recalled",
+    "suspended",
+    "rejected",
+)
+
+
+class Batch(db.Model):
+    __tablename__ = "batches"
+    __table_args__ = (
+        CheckConstraint("quantity_micro >= 0", name="quantity_not_negative"),
+        CheckConstraint("dimension IN ('mass', 'volume')", name="known_dimension"),
+        Index("ix_batches_holder_status", "holder_organization_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    substance_id: Mapped[str] = mapped_column(ForeignKey("substances.id"), index=True)
+    cas_rn: Mapped[str | None] = mapped_column(String(12), index=True)
+    lot_number: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # While suspended, the status to go back to on release.
+    status_before_suspension: Mapped[str | None] = mapped_column(String(16))
+    dimension: Mapped[str] = mapped_column(String(6))
+    unit: Mapped[str] = mapped_column(String(4))
+    quantity_micro: Mapped[int] = mapped_column(BigInteger)
+    initial_quantity_micro: Mapped[int] = mapped_column(BigInteger)
+    concentration_pct: Mapped[str] = mapped_column(String(16))
+    density_kg_per_l: Mapped[str | None] = mapped_column(String(16))
+    holder_organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    producer_organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id"))
+    origin_kind: Mapped[str] = mapped_column(String(16))
+    origin_document: Mapped[str | None] = mapped_column(String(100))
+    manufactured_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    substance: Mapped[Substance] = relationship(lazy="joined")
+    holder: Mapped[Organization] = relationship(foreign_keys=[holder_organization_id])
+    containers: Mapped[list[Container]] = relationship(
+        back_populates="batch", order_by="Container.serial"
+    )
+
+
+class Container(db.Model):
+    __tablename__ = "containers"
+    __table_args__ = (UniqueConstraint("batch_id", "serial"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(64))
+
+    batch: Mapped[Batch] = relationship(back_populates="containers")
+
+
+class BatchLink(db.Model):
+    """A genealogy edge: ``child`` was made from ``parent`` (split, shipment, transformation)."""
+
+    __tablename__ = "batch_links"
+
+    child_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    parent_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity_micro: Mapped[int] = mapped_column(BigInteger)
+
+
+class Transfer(db.Model):
+    __tablename__ = "transfers"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    source_batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    shipped_batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), unique=True)
+    from_organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    to_organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    to_facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id"))
+    status: Mapped[str] = mapped_column(String(32))
+    quantity_micro: Mapped[int] = mapped_column(BigInteger)
+    received_quantity_micro: Mapped[int | None] = mapped_column(BigInteger)
+    documents: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class Event(db.Model):
+    """One thing that happened to a batch. Rows are only ever inserted."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_batch", "batch_id", "ledger_index"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    # Dense and gap-free: the position of this event's leaf in the ledger.
+    ledger_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"))
+    cas_rn: Mapped[str | None] = mapped_column(String(12))
+    # The organisation whose stock the event concerns (the holder at the time).
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id"))
+    # Who did it: the credential, its role and organisation (a regulator has none).
+    credential_id: Mapped[str | None] = mapped_column(String(64))
+    actor_organization_id: Mapped[str | None] = mapped_column(String(26))
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    dimension: Mapped[str | None] = mapped_column(String(6))
+    # The amount the event is about (shipped, received, consumed...), in micro-units.
+    quantity_micro: Mapped[int | None] = mapped_column(BigInteger)
+    # How the batch's own quantity changed; the deltas of a batch sum to its quantity.
+    quantity_delta_micro: Mapped[int | None] = mapped_column(BigInteger)
+    related_batch_id: Mapped[str | None] = mapped_column(String(26))
+    transfer_id: Mapped[str | None] = mapped_column(String(26))
+    documents: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    details: Mapped[dict[str, object]] = mapped_column(JSON)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class LedgerHead(db.Model):
+    """One row: how many leaves the ledger has. Incremented under a row lock per event."""
+
+    __tablename__ = "ledger_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to a POST with an Idempotency-Key, kept with the write it made."""
+
+    __tablename__ = "idempotency_records"
+
+    credential_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

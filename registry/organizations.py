@@ -16,7 +16,9 @@ from registry.models import Facility, Licence, Organization
 from registry.pagination import Page, paginate
 
 
-def create_organization(name: str, enterprise_code: str, address: str | None = None) -> Organization:
+def create_organization(
+    name: str, enterprise_code: str, address: str | None = None
+) -> Organization:
     code = parse_enterprise_code(enterprise_code)
     if db.session.scalar(select(Organization.id).where(Organization.enterprise_code == code)):
         raise Conflict(
@@ -45,9 +47,7 @@ def list_organizations(
     return paginate(query, Organization.id, limit, cursor)
 
 
-def add_facility(
-    organization_id: str, name: str, address: str, gln: str | None = None
-) -> Facility:
+def add_facility(organization_id: str, name: str, address: str, gln: str | None = None) -> Facility:
     organization = get_organization(organization_id)
     # A GLN is a 13-digit GS1 key with the EAN-13 check digit.
     if gln is not None and not (len(gln) == 13 and gln.isdigit() and ean.is_valid(gln)):

@@ -36,7 +36,9 @@ def decode_cursor(cursor: str) -> str:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidInput("cursor", "The cursor is not one this service issued.", "invalid_cursor")
+        raise InvalidInput(
+            "cursor", "The cursor is not one this service issued.", "invalid_cursor"
+        ) from None
     if not value or not value.isalnum():
         raise InvalidInput("cursor", "The cursor is not one this service issued.", "invalid_cursor")
     return value

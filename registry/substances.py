@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from registry import control_lists
 from registry.db import db
-from registry.errors import Conflict, InvalidInput, NotFound
+from registry.errors import Conflict, NotFound
 from registry.identifiers import (
     parse_cas_rn,
     parse_ghs_pictogram,
@@ -71,7 +71,8 @@ def register(facts: SubstanceFacts) -> Substance:
         synonyms=list(facts.synonyms),
         un_number=parse_un_number(facts.un_number) if facts.un_number is not None else None,
         ghs_pictograms=[
-            parse_ghs_pictogram(p, f"ghs.pictograms.{i}") for i, p in enumerate(facts.ghs_pictograms)
+            parse_ghs_pictogram(p, f"ghs.pictograms.{i}")
+            for i, p in enumerate(facts.ghs_pictograms)
         ],
         hazard_statements=[
             parse_hazard_statement(h, f"ghs.hazard_statements.{i}")

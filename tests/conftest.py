@@ -22,7 +22,7 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from api import create_app
 from api.database import upgrade_to_head
-from registry import credentials, organizations, substances
+from registry import credentials, events, organizations, substances
 from registry.db import db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,6 +123,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app.test_client_class = ContractClient
     with app.app_context():
         _empty_all_tables()
+        events.ensure_ledger_head()
         substances.seed_catalogue()
         db.session.commit()
     yield app

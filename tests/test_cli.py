@@ -60,7 +60,7 @@ def _free_port() -> int:
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -72,12 +72,18 @@ def test_serve_runs_gunicorn_with_several_workers_and_shared_metrics(
 ):
     """`chemtrace serve` migrates, makes a key and answers; /metrics sums every worker."""
     port = _free_port()
-    env = {**os.environ, "CHEMTRACE_DATA_DIR": str(tmp_path / "data"),
-           "CHEMTRACE_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "CHEMTRACE_DATA_DIR": str(tmp_path / "data"),
+        "CHEMTRACE_DATABASE_URL": database_url,
+    }
     chemtrace = str(Path(sys.executable).with_name("chemtrace"))
     server = subprocess.Popen(
         [chemtrace, "serve", "--port", str(port), "--workers", "3"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -103,8 +109,7 @@ def test_serve_runs_gunicorn_with_several_workers_and_shared_metrics(
         served = sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith("chemtrace_http_requests_total{")
-            and 'route="/healthz"' in line
+            if line.startswith("chemtrace_http_requests_total{") and 'route="/healthz"' in line
         )
         assert served == requests
     finally:

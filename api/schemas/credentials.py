@@ -12,8 +12,9 @@ from registry.models import ROLES, ApiKey
 
 class ApiKeyIn(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    organization_id = fields.String(load_default=None, allow_none=True,
-                                    validate=validate.Length(min=1, max=64))
+    organization_id = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=64)
+    )
     name = text(200, required=False, allow_none=True)
 
 

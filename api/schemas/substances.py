@@ -13,10 +13,12 @@ _short = validate.Length(min=1, max=64)
 
 
 class GhsIn(StrictSchema):
-    pictograms = fields.List(fields.String(validate=_short), load_default=list,
-                             validate=validate.Length(max=9))
-    hazard_statements = fields.List(fields.String(validate=_short), load_default=list,
-                                    validate=validate.Length(max=100))
+    pictograms = fields.List(
+        fields.String(validate=_short), load_default=list, validate=validate.Length(max=9)
+    )
+    hazard_statements = fields.List(
+        fields.String(validate=_short), load_default=list, validate=validate.Length(max=100)
+    )
 
 
 class SubstanceIn(StrictSchema):
@@ -25,8 +27,9 @@ class SubstanceIn(StrictSchema):
     synonyms = fields.List(text(300), load_default=list, validate=validate.Length(max=50))
     un_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=8))
     ghs = fields.Nested(GhsIn, load_default=lambda: {"pictograms": [], "hazard_statements": []})
-    control_lists = fields.List(fields.String(validate=_short), load_default=list,
-                                validate=validate.Length(max=50))
+    control_lists = fields.List(
+        fields.String(validate=_short), load_default=list, validate=validate.Length(max=50)
+    )
 
 
 class SubstanceQuery(PageQuery):
@@ -38,8 +41,10 @@ class SubstanceQuery(PageQuery):
 class ControlListIn(StrictSchema):
     code = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z][A-Za-z0-9._-]{1,63}\Z",
-                                 error="Letters, digits, '.', '_' or '-', starting with a letter."),
+        validate=validate.Regexp(
+            r"^[A-Za-z][A-Za-z0-9._-]{1,63}\Z",
+            error="Letters, digits, '.', '_' or '-', starting with a letter.",
+        ),
     )
     jurisdiction = fields.String(
         required=True,

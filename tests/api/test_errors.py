@@ -120,8 +120,9 @@ def test_wrong_method_is_405_and_keeps_allow(raw_client):
 def test_conflict_is_409(client, admin):
     body = {"name": "x", "enterprise_code": "0300588569"}
     client.post("/api/v1/organizations", json=body, headers=admin)
-    assert_problem(client.post("/api/v1/organizations", json=body, headers=admin), 409,
-                   "organization_exists")
+    assert_problem(
+        client.post("/api/v1/organizations", json=body, headers=admin), 409, "organization_exists"
+    )
 
 
 def test_unexpected_failure_is_500_and_leaks_nothing(app, raw_client, caplog):

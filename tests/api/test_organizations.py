@@ -64,7 +64,9 @@ def test_branch_code_is_stored_compact(client, admin):
         ("03005885 69", "validation_failed"),
     ],
 )
-def test_bad_enterprise_codes_are_refused_and_nothing_is_stored(app, raw_client, admin, code, expected):
+def test_bad_enterprise_codes_are_refused_and_nothing_is_stored(
+    app, raw_client, admin, code, expected
+):
     response = create_org(raw_client, admin, enterprise_code=code)
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
@@ -83,7 +85,12 @@ def test_duplicate_enterprise_code_conflicts(client, admin):
 
 def test_licence_with_unknown_control_list_or_bad_cas_is_refused(client, admin, org_factory):
     org_id = org_factory()
-    base = {"kind": "import", "number": "N1", "valid_from": "2026-01-01", "valid_until": "2026-12-31"}
+    base = {
+        "kind": "import",
+        "number": "N1",
+        "valid_from": "2026-01-01",
+        "valid_until": "2026-12-31",
+    }
     unknown = client.post(
         f"/api/v1/organizations/{org_id}/licences",
         json={**base, "covers": ["NOT-A-LIST"]},
@@ -134,8 +141,13 @@ def test_enterprise_adds_its_own_facility_but_not_a_licence(client, auth, org_fa
     assert facility.status_code == 201
     licence = client.post(
         f"/api/v1/organizations/{own}/licences",
-        json={"kind": "use", "number": "n", "valid_from": "2026-01-01",
-              "valid_until": "2026-02-01", "covers": ["EU-cat-1"]},
+        json={
+            "kind": "use",
+            "number": "n",
+            "valid_from": "2026-01-01",
+            "valid_until": "2026-02-01",
+            "covers": ["EU-cat-1"],
+        },
         headers=headers,
     )
     assert licence.status_code == 403
