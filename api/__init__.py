@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import config, database, errors, observability
+from api import config, database, errors, observability, transactions
 from registry.db import db
 
 
@@ -25,6 +25,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     errors.init_app(app)
     observability.init_app(app)
+    transactions.init_app(app)
     _register_blueprints(app)
 
     from api import cli
@@ -34,7 +35,27 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import control_lists, credentials, docs, health, organizations, substances
+    from api import (
+        batches,
+        control_lists,
+        credentials,
+        docs,
+        health,
+        organizations,
+        substances,
+        transfers,
+        transformations,
+    )
 
-    for module in (health, docs, organizations, substances, control_lists, credentials):
+    for module in (
+        health,
+        docs,
+        organizations,
+        substances,
+        control_lists,
+        credentials,
+        batches,
+        transfers,
+        transformations,
+    ):
         app.register_blueprint(module.bp)

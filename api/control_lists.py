@@ -7,8 +7,8 @@ from flask import Blueprint
 from api.auth import requires_roles
 from api.bodies import load_json
 from api.schemas.substances import ControlListIn, control_list_json
+from api.transactions import write_route
 from registry import control_lists
-from registry.db import db
 from registry.models import ROLES
 
 bp = Blueprint("control_lists", __name__, url_prefix="/api/v1/control-lists")
@@ -22,8 +22,8 @@ def list_control_lists():
 
 @bp.post("")
 @requires_roles("admin", "regulator")
+@write_route
 def create_control_list():
     body = load_json(ControlListIn())
     control_list = control_lists.create(**body)
-    db.session.commit()
     return control_list_json(control_list), 201

@@ -8,18 +8,18 @@ from api.auth import requires_roles
 from api.bodies import load_json, load_query
 from api.schemas.common import PageQuery, page_json
 from api.schemas.credentials import ApiKeyIn, api_key_json
+from api.transactions import write_route
 from registry import credentials
-from registry.db import db
 
 bp = Blueprint("api_keys", __name__, url_prefix="/api/v1/api-keys")
 
 
 @bp.post("")
 @requires_roles("admin")
+@write_route
 def create_api_key():
     body = load_json(ApiKeyIn())
     issued = credentials.issue_api_key(**body)
-    db.session.commit()
     return {**api_key_json(issued.api_key), "key": issued.secret}, 201
 
 
@@ -32,7 +32,7 @@ def list_api_keys():
 
 @bp.post("/<key_id>/revoke")
 @requires_roles("admin")
+@write_route
 def revoke_api_key(key_id: str):
     api_key = credentials.revoke_api_key(key_id)
-    db.session.commit()
     return api_key_json(api_key)

@@ -16,8 +16,8 @@ from api.schemas.organizations import (
     licence_json,
     organization_json,
 )
+from api.transactions import write_route
 from registry import organizations
-from registry.db import db
 from registry.organizations import LicenceTerms
 
 bp = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations")
@@ -25,10 +25,10 @@ bp = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations")
 
 @bp.post("")
 @requires_roles("admin")
+@write_route
 def create_organization():
     body = load_json(OrganizationIn())
     organization = organizations.create_organization(**body)
-    db.session.commit()
     return organization_json(organization), 201
 
 
@@ -49,18 +49,18 @@ def get_organization(organization_id: str):
 
 @bp.post("/<organization_id>/facilities")
 @requires_roles("admin", "enterprise")
+@write_route
 def add_facility(organization_id: str):
     ensure_own_organization(organization_id)
     body = load_json(FacilityIn())
     facility = organizations.add_facility(organization_id, **body)
-    db.session.commit()
     return facility_json(facility), 201
 
 
 @bp.post("/<organization_id>/licences")
 @requires_roles("admin", "regulator")
+@write_route
 def grant_licence(organization_id: str):
     body = load_json(LicenceIn())
     licence = organizations.grant_licence(organization_id, LicenceTerms(**body))
-    db.session.commit()
     return licence_json(licence), 201

@@ -8,8 +8,8 @@ from api.auth import requires_roles
 from api.bodies import load_json, load_query
 from api.schemas.common import page_json
 from api.schemas.substances import SubstanceIn, SubstanceQuery, substance_json
+from api.transactions import write_route
 from registry import substances
-from registry.db import db
 from registry.models import ROLES
 from registry.substances import SubstanceFacts
 
@@ -38,6 +38,7 @@ def get_substance(cas_rn: str):
 
 @bp.post("")
 @requires_roles("admin", "regulator")
+@write_route
 def register_substance():
     body = load_json(SubstanceIn())
     ghs = body.pop("ghs")
@@ -46,5 +47,4 @@ def register_substance():
             **body, ghs_pictograms=ghs["pictograms"], hazard_statements=ghs["hazard_statements"]
         )
     )
-    db.session.commit()
     return substance_json(substance), 201

@@ -61,14 +61,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+WRITE_TRANSACTION = "chemtrace_write"
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # pragma: no cover - trivial
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     # WAL lets readers proceed while one writer commits; foreign keys are off by default.
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
+    # We emit BEGIN ourselves (below), so the driver must not start transactions on its own.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    """On SQLite, a transaction that will write takes the write lock when it begins.
+
+    A deferred transaction that reads and then writes fails at once if another writer
+    committed in between (SQLITE_BUSY_SNAPSHOT); BEGIN IMMEDIATE queues it instead.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    immediate = connection.get_execution_options().get(WRITE_TRANSACTION)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a write transaction (see ``_sqlite_begin``)."""
+    db.session.connection(execution_options={WRITE_TRANSACTION: True})

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from registry.credentials import Principal
-from registry.db import db
+from registry.db import db, new_id, utcnow
 from registry.models import Batch, Event, LedgerHead
 
 
@@ -46,6 +46,8 @@ def record(
     flagged: bool = False,
 ) -> Event:
     event = Event(
+        id=new_id(),
+        recorded_at=utcnow(),
         ledger_index=next_ledger_index(),
         type=type_,
         batch_id=batch.id,
@@ -78,3 +80,10 @@ def events_of(batch_ids: list[str]) -> list[Event]:
             select(Event).where(Event.batch_id.in_(batch_ids)).order_by(Event.ledger_index)
         )
     )
+
+
+def latest_of(batch_id: str) -> Event:
+    """The most recent event of a batch (every batch has at least its first)."""
+    return db.session.scalars(
+        select(Event).where(Event.batch_id == batch_id).order_by(Event.ledger_index.desc())
+    ).first()

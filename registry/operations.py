@@ -62,6 +62,7 @@ def split(batch_id: str, parts: list[Any], actor: Principal) -> tuple[Batch, lis
             related_batch_id=parent.id,
             details={"origin": "split"},
         )
+    db.session.flush()
     return parent, children
 
 
@@ -194,8 +195,10 @@ def inspect(
     details: dict[str, Any] = {"result": result, "notes": notes}
     if observed is not None:
         amount = amount_for(batch, observed, "observed_quantity", allow_zero=True)
-        details["observed_quantity_micro"] = amount.micro
-        details["recorded_quantity_micro"] = batch.quantity_micro
+        details["observed_quantity"] = amount.as_json(batch.unit)
+        details["recorded_quantity"] = Amount(batch.dimension, batch.quantity_micro).as_json(
+            batch.unit
+        )
     return events.record(batch, "inspected", actor, details=details, flagged=result != "pass")
 
 

@@ -12,6 +12,7 @@ from registry.db import db, utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.models import Batch, Facility, Licence, Organization, Substance, Transfer
 from registry.operations import amount_for, derive
+from registry.quantities import Amount
 
 
 def ship(
@@ -146,7 +147,12 @@ def receive(
         facility_id=facility_id,
         transfer_id=transfer.id,
         documents=transfer.documents,
-        details={"shipped_micro": transfer.quantity_micro, "discrepancy_micro": discrepancy},
+        details={
+            "shipped_quantity": Amount(shipped.dimension, transfer.quantity_micro).as_json(
+                shipped.unit
+            ),
+            "discrepancy": Amount(shipped.dimension, discrepancy).as_json(shipped.unit),
+        },
         flagged=bool(discrepancy),
     )
     return transfer
