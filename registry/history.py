@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import literal, select, union
+from sqlalchemy.orm import selectinload
 
 from registry import events
 from registry.batches import visible_batch
@@ -52,7 +53,14 @@ def history(batch_id: str, direction: str, viewer: Principal) -> History:
         ids |= ancestor_ids(batch.id)
     if direction in ("downstream", "both"):
         ids |= descendant_ids(batch.id)
-    batches = list(db.session.scalars(select(Batch).where(Batch.id.in_(ids)).order_by(Batch.id)))
+    batches = list(
+        db.session.scalars(
+            select(Batch)
+            .where(Batch.id.in_(ids))
+            .options(selectinload(Batch.containers))
+            .order_by(Batch.id)
+        )
+    )
     found = events.events_of(sorted(ids))
     if viewer.role == "enterprise":
         # An enterprise sees its own part of the chain, nothing of another's stock.

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from registry.models import ApiKey
+from tests.live import running_service
 
 
 def test_apikey_create_prints_the_key_alone_on_its_last_line(app, runner, client):
@@ -51,60 +45,20 @@ def test_db_upgrade_is_idempotent(runner):
     assert result.exit_code == 0, result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
 @pytest.mark.slow
 def test_serve_runs_gunicorn_with_several_workers_and_shared_metrics(
     app, database_url, tmp_path: Path
 ):
     """`chemtrace serve` migrates, makes a key and answers; /metrics sums every worker."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CHEMTRACE_DATA_DIR": str(tmp_path / "data"),
-        "CHEMTRACE_DATABASE_URL": database_url,
-    }
-    chemtrace = str(Path(sys.executable).with_name("chemtrace"))
-    server = subprocess.Popen(
-        [chemtrace, "serve", "--port", str(port), "--workers", "3"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(f"{base}/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "the service did not become ready"
-            time.sleep(0.2)
-        assert list((tmp_path / "data" / "keys").glob("*.pem")), "no signing key was created"
-        key_file = next((tmp_path / "data" / "keys").glob("*.pem"))
-        assert key_file.stat().st_mode & 0o077 == 0
+    with running_service(database_url, tmp_path / "data", workers=3) as service:
+        keys = list((tmp_path / "data" / "keys").glob("*.pem"))
+        assert keys, "no signing key was created"
+        assert all(key.stat().st_mode & 0o077 == 0 for key in keys)
 
         requests = 60
         for _ in range(requests):
-            assert _get(f"{base}/healthz")[0] == 200
-        status, text = _get(f"{base}/metrics")
+            assert service.get("/healthz")[0] == 200
+        status, text = service.get("/metrics")
         assert status == 200
         served = sum(
             float(line.rsplit(" ", 1)[1])
@@ -112,9 +66,3 @@ def test_serve_runs_gunicorn_with_several_workers_and_shared_metrics(
             if line.startswith("chemtrace_http_requests_total{") and 'route="/healthz"' in line
         )
         assert served == requests
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()

@@ -384,3 +384,46 @@ def test_inspection_by_inspector(client, auth, producer):
     assert response.status_code == 201, response.json
     assert response.json["event"]["details"]["observed_quantity"] == qty("9")
     assert response.json["event"]["flagged"] is True
+
+
+def test_history_costs_a_fixed_number_of_queries(app, client, auth, producer):
+    """No N+1: a chain of 1 batch and one of 21 batches take the same number of queries."""
+    import sqlalchemy as sa
+
+    from registry.db import db
+
+    regulator = auth("regulator")
+
+    def queries_for(batch_id: str) -> int:
+        count = 0
+
+        def count_query(*_args, **_kwargs) -> None:
+            nonlocal count
+            count += 1
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", count_query)
+        try:
+            response = client.get(f"/api/v1/batches/{batch_id}/history", headers=regulator)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count_query)
+        assert response.status_code == 200
+        return count
+
+    lone = register(client, producer, "10")
+    chain = register(client, producer, "100")
+    parent, size = chain["id"], Decimal(100)
+    for _ in range(4):
+        size /= 2
+        parts = client.post(
+            f"/api/v1/batches/{parent}/split",
+            json={"parts": [qty(str(size))] + [qty("0.5")] * 4},
+            headers=producer.headers,
+        ).json
+        parent = parts["children"][0]["id"]
+    assert (
+        len(client.get(f"/api/v1/batches/{chain['id']}/history", headers=regulator).json["batches"])
+        == 21
+    )
+    assert queries_for(chain["id"]) == queries_for(lone["id"])

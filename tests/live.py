@@ -1,0 +1,84 @@
+"""Running the real service (``chemtrace serve`` under gunicorn) for end-to-end tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LiveService:
+    base_url: str
+    data_dir: Path
+    env: dict[str, str]
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        request = urllib.request.Request(self.base_url + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def chemtrace(self, *args: str) -> str:
+        """Run a chemtrace command against the same database; its stdout."""
+        return subprocess.run(
+            [chemtrace_command(), *args], env=self.env, check=True, capture_output=True, text=True
+        ).stdout
+
+
+def chemtrace_command() -> str:
+    return str(Path(sys.executable).with_name("chemtrace"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_service(database_url: str, data_dir: Path, workers: int = 2) -> Iterator[LiveService]:
+    """``chemtrace serve`` on a free loopback port until the block ends."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CHEMTRACE_DATA_DIR": str(data_dir),
+        "CHEMTRACE_DATABASE_URL": database_url,
+    }
+    server = subprocess.Popen(
+        [chemtrace_command(), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    service = LiveService(f"http://127.0.0.1:{port}", data_dir, env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError):
+                if service.get("/readyz")[0] == 200:
+                    break
+            if server.poll() is not None:
+                raise RuntimeError(f"chemtrace serve exited: {server.stdout.read()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("chemtrace serve did not become ready in 60 s")
+            time.sleep(0.2)
+        yield service
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
