@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from api import config, database, errors, observability, transactions
+from registry import signing
 from registry.db import db
 
 
@@ -14,6 +15,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(config.from_environment())
     app.config.update(overrides or {})
+    app.config.setdefault("KEYS_DIR", app.config["DATA_DIR"] / "keys")
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
@@ -22,6 +24,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     observability.configure_logging(app.config["LOG_LEVEL"])
     db.init_app(app)
+    signing.init_app(app, app.config["KEYS_DIR"])
     database.init_app(app)
     errors.init_app(app)
     observability.init_app(app)
@@ -41,10 +44,12 @@ def _register_blueprints(app: Flask) -> None:
         credentials,
         docs,
         health,
+        labels,
         organizations,
         substances,
         transfers,
         transformations,
+        verification,
     )
 
     for module in (
@@ -57,5 +62,7 @@ def _register_blueprints(app: Flask) -> None:
         batches,
         transfers,
         transformations,
+        verification,
+        labels,
     ):
         app.register_blueprint(module.bp)

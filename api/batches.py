@@ -43,13 +43,17 @@ def _last_event(batch: Batch) -> Event:
     return events.latest_of(batch.id)
 
 
+def _registration(batch: Batch) -> Event:
+    return events.latest_of(batch.id, "registered")
+
+
 @bp.post("/batches")
 @requires_roles("enterprise")
 @write_route
 def register_batch():
     spec = BatchSpec(**load_json(BatchIn()))
     batch = batches.register(spec, current_principal())
-    return written(batch, _last_event(batch)), 201
+    return written(batch, _registration(batch)), 201
 
 
 @bp.post("/batches:bulk")
@@ -60,7 +64,7 @@ def register_batches():
     created = batches.register_many(
         [BatchSpec(**item) for item in body["items"]], current_principal()
     )
-    return {"items": [written(b, _last_event(b)) for b in created]}, 201
+    return {"items": [written(b, _registration(b)) for b in created]}, 201
 
 
 @bp.get("/batches")

@@ -12,11 +12,11 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from api import database
-from crypto.keys import ensure_signing_key
 from registry import credentials, events, substances
 from registry.db import db
 from registry.errors import DomainError
 from registry.models import ROLES
+from registry.signing import signer
 
 GUNICORN_CONFIG = str(resources.files("api").joinpath("gunicorn_conf.py"))
 
@@ -40,7 +40,7 @@ def prepare() -> None:
     data_dir = current_app.config["DATA_DIR"]
     data_dir.mkdir(parents=True, exist_ok=True)
     database.upgrade_to_head()
-    kid = ensure_signing_key(data_dir / "keys")
+    kid = signer().keys.ensure().kid
     events.ensure_ledger_head()
     seeded = substances.seed_catalogue()
     db.session.commit()
@@ -122,6 +122,10 @@ def init_command() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from api.cli_labels import keys_group, label_group
+
+    app.cli.add_command(keys_group)
+    app.cli.add_command(label_group)
     app.cli.add_command(serve_command)
     app.cli.add_command(apikey_group)
     app.cli.add_command(init_command)

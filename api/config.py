@@ -19,7 +19,7 @@ def from_environment() -> dict[str, Any]:
     database_url = (
         os.environ.get("CHEMTRACE_DATABASE_URL") or f"sqlite:///{data_dir / 'chemtrace.db'}"
     )
-    return {
+    settings = {
         "DATA_DIR": data_dir,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PUBLIC_URL": os.environ.get("CHEMTRACE_PUBLIC_URL", DEFAULT_PUBLIC_URL).rstrip("/"),
@@ -28,6 +28,10 @@ def from_environment() -> dict[str, Any]:
         "REDIS_URL": os.environ.get("CHEMTRACE_REDIS_URL"),
         "LOG_LEVEL": os.environ.get("CHEMTRACE_LOG_LEVEL", "INFO"),
     }
+    if os.environ.get("CHEMTRACE_KEYS_DIR"):
+        # Several servers share one set of signing keys through a shared directory.
+        settings["KEYS_DIR"] = Path(os.environ["CHEMTRACE_KEYS_DIR"]).resolve()
+    return settings
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def write_route(view: Callable[..., Any]) -> Callable[..., Response]:
             return replay
         return response
 
+    wrapper.writes = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -84,7 +85,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _begin_write_transaction() -> None:
         # Before authentication reads anything, so the whole request is one transaction.
-        if request.method in WRITE_METHODS:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method in WRITE_METHODS and getattr(view, "writes", False):
             begin_write()
 
 

@@ -1,4 +1,9 @@
-"""Ed25519 signing keys kept as PEM files readable only by their owner."""
+"""Ed25519 signing keys with a lifecycle: next, current, retired.
+
+Keys live as PEM files (mode 0600) in one directory, with ``keys.json`` recording each
+key's state. Several servers share keys by sharing the directory. The next key is
+published before it signs anything; a retired key keeps verifying what it signed.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +11,161 @@ import base64
 import hashlib
 import json
 import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-KEY_FILE_SUFFIX = ".pem"
+STATES = ("next", "current", "retired")
+STATE_FILE = "keys.json"
 
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def public_jwk(public_key: Ed25519PublicKey) -> dict[str, str]:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}
+def raw_public(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def kid_of(public_key: Ed25519PublicKey) -> bytes:
     """The first 8 bytes of the RFC 7638 SHA-256 thumbprint of the key's JWK."""
-    canonical = json.dumps(public_jwk(public_key), separators=(",", ":"), sort_keys=True)
+    members = {"crv": "Ed25519", "kty": "OKP", "x": b64url(raw_public(public_key))}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(canonical.encode()).digest()[:8]
 
 
-def load_private_key(path: Path) -> Ed25519PrivateKey:
+@dataclass(frozen=True)
+class SigningKey:
+    kid: bytes
+    state: str
+    private_key: Ed25519PrivateKey
+    created_at: str
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    def jwk(self) -> dict[str, str]:
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(raw_public(self.public_key)),
+            "kid": b64url(self.kid),
+            "alg": "EdDSA",
+            "use": "sig",
+            "status": self.state,
+        }
+
+
+class KeyStore:
+    """The signing keys in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def all_keys(self) -> list[SigningKey]:
+        states = self._states()
+        found = []
+        for kid_hex, entry in states.items():
+            private_key = _load(self.directory / f"{kid_hex}.pem")
+            found.append(
+                SigningKey(bytes.fromhex(kid_hex), entry["state"], private_key, entry["created_at"])
+            )
+        order = {state: i for i, state in enumerate(("current", "next", "retired"))}
+        return sorted(found, key=lambda k: (order[k.state], k.created_at))
+
+    def current(self) -> SigningKey:
+        for key in self.all_keys():
+            if key.state == "current":
+                return key
+        raise LookupError(f"no current signing key in {self.directory}")
+
+    def by_kid(self) -> dict[bytes, SigningKey]:
+        return {key.kid: key for key in self.all_keys()}
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return {"keys": [key.jwk() for key in self.all_keys()]}
+
+    # -- changing --------------------------------------------------------------------
+
+    def ensure(self) -> SigningKey:
+        """A current key and a next key exist; returns the current one."""
+        states = self._states()
+        if not any(e["state"] == "current" for e in states.values()):
+            states[self._create()] = _entry("current")
+        if not any(e["state"] == "next" for e in states.values()):
+            states[self._create()] = _entry("next")
+        self._save(states)
+        return self.current()
+
+    def rotate(self) -> SigningKey:
+        """The next key becomes current, the current one retired, and a new next key is made."""
+        self.ensure()
+        states = self._states()
+        for entry in states.values():
+            if entry["state"] == "current":
+                entry["state"] = "retired"
+        for entry in states.values():
+            if entry["state"] == "next":
+                entry["state"] = "current"
+                break
+        states[self._create()] = _entry("next")
+        self._save(states)
+        return self.current()
+
+    def _create(self) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = Ed25519PrivateKey.generate()
+        kid_hex = kid_of(key.public_key()).hex()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(self.directory / f"{kid_hex}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return kid_hex
+
+    def _states(self) -> dict[str, dict[str, str]]:
+        path = self.directory / STATE_FILE
+        if not path.exists():
+            return {}
+        return json.loads(path.read_text())
+
+    def _save(self, states: dict[str, dict[str, str]]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temporary = self.directory / f".{STATE_FILE}.{os.getpid()}"
+        temporary.write_text(json.dumps(states, indent=2, sort_keys=True))
+        temporary.chmod(0o600)
+        temporary.replace(self.directory / STATE_FILE)  # atomic: readers never see half a file
+
+
+def _entry(state: str) -> dict[str, str]:
+    return {"state": state, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def _load(path: Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} does not hold an Ed25519 private key")
     return key
 
 
-def write_private_key(directory: Path, key: Ed25519PrivateKey) -> Path:
-    """Write ``key`` as ``<kid hex>.pem`` with mode 0600, created so no one else can read it."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"{kid_of(key.public_key()).hex()}{KEY_FILE_SUFFIX}"
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    return path
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def ensure_signing_key(directory: Path) -> bytes:
-    """The kid of a key in ``directory``, creating the directory and a first key if needed."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    existing = sorted(directory.glob(f"*{KEY_FILE_SUFFIX}"))
-    if existing:
-        return kid_of(load_private_key(existing[0]).public_key())
-    key = Ed25519PrivateKey.generate()
-    write_private_key(directory, key)
-    return kid_of(key.public_key())
+def public_keys_from_jwks(jwks: dict) -> dict[bytes, Ed25519PublicKey]:
+    """The Ed25519 keys of a JWK set, by kid; other kinds of key are skipped."""
+    found = {}
+    for jwk in jwks.get("keys", []):
+        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "kid" in jwk:
+            public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+            found[b64url_decode(jwk["kid"])] = public
+    return found

@@ -15,6 +15,7 @@ from registry.credentials import Principal
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.identifiers import parse_cas_rn
+from registry.labels import issue_identifiers
 from registry.models import Batch, Container, Facility, Substance
 from registry.pagination import Page, paginate
 from registry.quantities import MASS, decimal_text, parse_factor, parse_quantity
@@ -88,7 +89,8 @@ def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
         manufactured_on=spec.manufactured_on,
         expires_on=spec.expires_on,
     )
-    batch.containers = [Container(serial=s) for s in _serials(spec.containers, prefix)]
+    serials = _serials(spec.containers, prefix)
+    batch.containers = [Container(serial=s) for s in serials]
     db.session.add(batch)
     events.record(
         batch,
@@ -104,6 +106,7 @@ def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
             "containers": len(batch.containers),
         },
     )
+    issue_identifiers(batch, actor, serials)
     return batch
 
 
@@ -183,12 +186,11 @@ def list_batches(
     limit: int | None,
     cursor: str | None,
 ) -> Page[Batch]:
-    query = select(Batch).options(selectinload(Batch.containers))
+    query = select(Batch).options(selectinload(Batch.containers), selectinload(Batch.identifiers))
     if viewer.role == "enterprise":
-        if holder is not None and holder != viewer.organization_id:
-            return Page([], None)
+        # Another holder's batches are simply none, but the other parameters are still checked.
         query = query.where(Batch.holder_organization_id == viewer.organization_id)
-    elif holder is not None:
+    if holder is not None:
         query = query.where(Batch.holder_organization_id == holder)
     if cas_rn is not None:
         query = query.where(Batch.cas_rn == parse_cas_rn(cas_rn))

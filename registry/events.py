@@ -82,8 +82,9 @@ def events_of(batch_ids: list[str]) -> list[Event]:
     )
 
 
-def latest_of(batch_id: str) -> Event:
-    """The most recent event of a batch (every batch has at least its first)."""
-    return db.session.scalars(
-        select(Event).where(Event.batch_id == batch_id).order_by(Event.ledger_index.desc())
-    ).first()
+def latest_of(batch_id: str, type_: str | None = None) -> Event:
+    """The most recent event of a batch (of one type, if given)."""
+    query = select(Event).where(Event.batch_id == batch_id)
+    if type_ is not None:
+        query = query.where(Event.type == type_)
+    return db.session.scalars(query.order_by(Event.ledger_index.desc())).first()

@@ -57,7 +57,7 @@ def history(batch_id: str, direction: str, viewer: Principal) -> History:
         db.session.scalars(
             select(Batch)
             .where(Batch.id.in_(ids))
-            .options(selectinload(Batch.containers))
+            .options(selectinload(Batch.containers), selectinload(Batch.identifiers))
             .order_by(Batch.id)
         )
     )

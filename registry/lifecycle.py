@@ -67,9 +67,7 @@ def check_allowed(batch: Batch, operation: str) -> None:
 def lock(batch_id: str) -> Batch:
     """The batch, re-read and locked for the rest of the transaction (FOR UPDATE on
     PostgreSQL; SQLite write transactions are already exclusive)."""
-    batch = db.session.get(
-        Batch, batch_id, with_for_update={"of": Batch}, populate_existing=True
-    )
+    batch = db.session.get(Batch, batch_id, with_for_update={"of": Batch}, populate_existing=True)
     if batch is None:
         raise NotFound(f"No batch {batch_id}.")
     return batch

@@ -190,6 +190,7 @@ class Batch(db.Model):
     containers: Mapped[list[Container]] = relationship(
         back_populates="batch", order_by="Container.serial"
     )
+    identifiers: Mapped[list[Identifier]] = relationship(order_by="Identifier.issued_at")
 
 
 class Container(db.Model):
@@ -287,3 +288,18 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int]
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Identifier(db.Model):
+    """A signed label token for a batch, or for one of its containers."""
+
+    __tablename__ = "identifiers"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    container_serial: Mapped[str | None] = mapped_column(String(64))
+    # Who held the batch when the label was made: printed on it, so it never changes.
+    holder_organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    token: Mapped[str] = mapped_column(String(1000), unique=True)
+    kid: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

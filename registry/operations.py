@@ -16,6 +16,7 @@ from registry.batches import held_batch
 from registry.credentials import Principal
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.labels import issue_identifiers
 from registry.models import Batch, BatchLink, Container, Event
 from registry.quantities import Amount, in_dimension, parse_quantity
 
@@ -44,7 +45,8 @@ def split(batch_id: str, parts: list[Any], actor: Principal) -> tuple[Batch, lis
     total = sum(a.micro for a in amounts)
     lifecycle.take(parent, total, "split")
     children = [
-        derive(parent, a.micro, "split", holder=parent.holder_organization_id) for a in amounts
+        derive(parent, a.micro, "split", holder=parent.holder_organization_id, actor=actor)
+        for a in amounts
     ]
     events.record(
         parent,
@@ -62,12 +64,19 @@ def split(batch_id: str, parts: list[Any], actor: Principal) -> tuple[Batch, lis
             related_batch_id=parent.id,
             details={"origin": "split"},
         )
+        label(child, actor)
     db.session.flush()
     return parent, children
 
 
 def derive(
-    parent: Batch, quantity_micro: int, kind: str, *, holder: str, status: str = "active"
+    parent: Batch,
+    quantity_micro: int,
+    kind: str,
+    *,
+    holder: str,
+    actor: Principal,
+    status: str = "active",
 ) -> Batch:
     """A child batch carrying part of ``parent``: same substance, lot and composition."""
     child = Batch(
@@ -94,6 +103,11 @@ def derive(
         BatchLink(child_id=child.id, parent_id=parent.id, kind=kind, quantity_micro=quantity_micro)
     )
     return child
+
+
+def label(child: Batch, actor: Principal) -> None:
+    """A derived batch gets its own signed identifier, after the event that made it."""
+    issue_identifiers(child, actor, [])
 
 
 def take_out(

@@ -11,7 +11,7 @@ from registry.credentials import Principal
 from registry.db import db, utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.models import Batch, Facility, Licence, Organization, Substance, Transfer
-from registry.operations import amount_for, derive
+from registry.operations import amount_for, derive, label
 from registry.quantities import Amount
 
 
@@ -43,7 +43,12 @@ def ship(
     amount = amount_for(source, quantity)
     lifecycle.take(source, amount.micro, "ship")
     shipped = derive(
-        source, amount.micro, "transfer", holder=source.holder_organization_id, status="in_transit"
+        source,
+        amount.micro,
+        "transfer",
+        holder=source.holder_organization_id,
+        actor=actor,
+        status="in_transit",
     )
     transfer = Transfer(
         source_batch_id=source.id,
@@ -77,6 +82,7 @@ def ship(
         documents=documents,
         details={"to_organization_id": receiver.id, "origin": "transfer"},
     )
+    label(shipped, actor)
     return transfer
 
 

@@ -24,16 +24,22 @@ from api import create_app
 from api.database import upgrade_to_head
 from registry import credentials, events, organizations, substances
 from registry.db import db
+from registry.signing import signer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+def _text(data: bytes | str, **_parameters: str) -> str:
+    return data.decode() if isinstance(data, bytes) else data
+
+
 OPENAPI = OpenAPI.from_file_path(
     str(ROOT / "openapi.yaml"),
     config=Config(
         extra_media_type_deserializers={
             "application/problem+json": json.loads,
-            # The contract itself is served as YAML text; check it is text, not its shape.
-            "application/yaml": lambda data: data.decode() if isinstance(data, bytes) else data,
+            # YAML (the contract itself) and SVG are text: check they are text, not their shape.
+            "application/yaml": _text,
+            "image/svg+xml": _text,
         }
     ),
 )
@@ -122,6 +128,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     )
     app.test_client_class = ContractClient
     with app.app_context():
+        signer().keys.ensure()
         _empty_all_tables()
         events.ensure_ledger_head()
         substances.seed_catalogue()

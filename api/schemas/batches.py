@@ -15,6 +15,7 @@ from api.schemas.common import PageQuery, StrictSchema, day, text, timestamp
 from registry.models import BATCH_STATUSES, Batch, Event, Transfer
 from registry.operations import density_of
 from registry.quantities import MASS, Amount, decimal_text, in_dimension, pure_substance_grams
+from registry.signing import signer
 
 DOCUMENT_TYPES = (
     "invoice",
@@ -193,7 +194,12 @@ def pure_substance_mass(batch: Batch) -> dict[str, str] | None:
     return {"value": decimal_text(grams), "unit": "g"}
 
 
+def _identifier(token: str | None) -> dict[str, str] | None:
+    return {"token": token, "url": signer().url(token)} if token else None
+
+
 def batch_json(batch: Batch, ledger_index: int | None = None) -> dict[str, Any]:
+    tokens = {i.container_serial: i.token for i in batch.identifiers}
     body: dict[str, Any] = {
         "id": batch.id,
         "cas_rn": batch.cas_rn,
@@ -212,7 +218,11 @@ def batch_json(batch: Batch, ledger_index: int | None = None) -> dict[str, Any]:
         "manufactured_on": day(batch.manufactured_on) if batch.manufactured_on else None,
         "expires_on": day(batch.expires_on) if batch.expires_on else None,
         "created_at": timestamp(batch.created_at),
-        "containers": [{"serial": c.serial} for c in batch.containers],
+        "identifier": _identifier(tokens.get(None)),
+        "containers": [
+            {"serial": c.serial, **(_identifier(tokens.get(c.serial)) or {})}
+            for c in batch.containers
+        ],
     }
     if ledger_index is not None:
         body["ledger_index"] = ledger_index

@@ -1,0 +1,125 @@
+"""Checking a label: is it genuine, and what is the batch's live status?"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from crypto.tokens import TokenError
+from registry.db import db, utcnow
+from registry.models import Batch, Container, Organization, Transfer
+from registry.signing import kid_text, signer
+
+# A label URL carries the token after /v/; anything else is taken as the token itself.
+_URL_TOKEN = re.compile(r"/v/([A-Za-z2-7]+)/?(?:[?#].*)?$")
+
+# What an inspector on the street must be told plainly about a batch's status.
+WARNINGS = {
+    "recalled": "RECALLED: do not use; return to the supplier or hand to the authorities.",
+    "suspended": "SUSPENDED by the regulator: this batch must not move.",
+    "stolen": "REPORTED STOLEN: hold it and call the authorities.",
+    "lost": "REPORTED LOST: this batch should not be in circulation.",
+    "spilled": "REPORTED SPILLED: this batch should no longer exist.",
+    "depleted": "DEPLETED: nothing of this batch should remain here.",
+    "consumed": "CONSUMED: nothing of this batch should remain.",
+    "disposed": "DISPOSED OF: this batch should have been destroyed.",
+    "exported": "EXPORTED: this batch should have left the country.",
+    "in_transit": "IN TRANSIT between two organisations.",
+}
+
+
+@dataclass(frozen=True)
+class Verification:
+    verified: bool
+    failure_reason: str | None
+    detail: str
+    kid: str | None
+    batch: dict[str, Any] | None
+    container: dict[str, Any] | None
+    checked_at: str
+
+    @property
+    def warning(self) -> str | None:
+        return WARNINGS.get(self.batch["status"]) if self.batch else None
+
+    def answer(self) -> dict[str, Any]:
+        """The public answer: nothing personal, only what an inspector needs."""
+        body: dict[str, Any] = {"verified": self.verified}
+        if self.failure_reason:
+            body["failure_reason"] = self.failure_reason
+        body.update(
+            kid=self.kid, batch=self.batch, container=self.container, checked_at=self.checked_at
+        )
+        return body
+
+
+def token_from(text: str) -> str:
+    match = _URL_TOKEN.search(text.strip())
+    return match.group(1) if match else text.strip()
+
+
+def verify(token_or_url: str) -> Verification:
+    checked_at = utcnow().isoformat(timespec="seconds")
+    try:
+        claims, kid = signer().verify(token_from(token_or_url))
+    except TokenError as exc:
+        return Verification(False, exc.reason, exc.detail, None, None, None, checked_at)
+    batch = db.session.get(Batch, claims.subject)
+    if batch is None:
+        return Verification(
+            False,
+            "unknown_batch",
+            "No batch here has this identifier.",
+            kid_text(kid),
+            None,
+            None,
+            checked_at,
+        )
+    container = None
+    if claims.container is not None:
+        found = db.session.scalar(
+            select(Container).where(
+                Container.batch_id == batch.id, Container.serial == claims.container
+            )
+        )
+        if found is None:
+            return Verification(
+                False,
+                "unknown_container",
+                "The batch has no container with this serial.",
+                kid_text(kid),
+                None,
+                None,
+                checked_at,
+            )
+        container = {"serial": found.serial}
+    return Verification(
+        True,
+        None,
+        "The label is genuine.",
+        kid_text(kid),
+        _public_batch(batch),
+        container,
+        checked_at,
+    )
+
+
+def _public_batch(batch: Batch) -> dict[str, Any]:
+    holder = db.session.get(Organization, batch.holder_organization_id)
+    body: dict[str, Any] = {
+        "id": batch.id,
+        "cas_rn": batch.cas_rn,
+        "substance_name": batch.substance.name,
+        "ghs_pictograms": list(batch.substance.ghs_pictograms),
+        "lot_number": batch.lot_number,
+        "status": batch.status,
+        "holder": {"name": holder.name, "enterprise_code": holder.enterprise_code},
+    }
+    if batch.status == "in_transit":
+        transfer = db.session.scalar(select(Transfer).where(Transfer.shipped_batch_id == batch.id))
+        receiver = db.session.get(Organization, transfer.to_organization_id)
+        body["in_transit_to"] = {"name": receiver.name, "enterprise_code": receiver.enterprise_code}
+    return body
