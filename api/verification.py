@@ -10,6 +10,7 @@ from flask import Blueprint, Response, render_template, request
 from marshmallow import fields, validate
 
 from api.bodies import load_json
+from api.errors import ApiProblem
 from api.schemas.common import StrictSchema
 from registry import verification
 from registry.signing import kid_text, signer
@@ -17,8 +18,11 @@ from registry.signing import kid_text, signer
 bp = Blueprint("verification", __name__)
 
 
+MAX_TOKEN_LENGTH = 4000
+
+
 class VerifyIn(StrictSchema):
-    token = fields.String(required=True, validate=validate.Length(min=0, max=4000))
+    token = fields.String(required=True, validate=validate.Length(min=0, max=MAX_TOKEN_LENGTH))
 
 
 def signed_answer(result: verification.Verification) -> dict:
@@ -49,6 +53,19 @@ def verify():
 
 @bp.get("/v/<token>")
 def verification_page(token: str):
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise ApiProblem(
+            422,
+            "validation_failed",
+            "Some fields are missing, unknown or of the wrong type.",
+            errors=[
+                {
+                    "field": "token",
+                    "message": "Longer than any label token.",
+                    "code": "invalid_field",
+                }
+            ],
+        )
     result = verification.verify(token)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
         "application/json"

@@ -13,6 +13,8 @@ from registry.db import db
 from registry.errors import Conflict, NotFound
 from registry.models import Batch
 
+BIGINT_MAX = 2**63 - 1
+
 # operation -> the statuses it may be applied in
 ALLOWED_FROM: dict[str, frozenset[str]] = {
     "split": frozenset({"active"}),
@@ -79,17 +81,20 @@ def take(batch: Batch, amount_micro: int, operation: str, *, empties_to: str | N
     One conditional UPDATE does the check and the subtraction together, so the quantity
     never goes below zero whatever runs concurrently.
     """
-    remaining = db.session.execute(
-        update(Batch)
-        .where(
-            Batch.id == batch.id,
-            Batch.status.in_(ALLOWED_FROM[operation]),
-            Batch.quantity_micro >= amount_micro,
-        )
-        .values(quantity_micro=Batch.quantity_micro - amount_micro)
-        .returning(Batch.quantity_micro)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    remaining = None
+    # More than a BIGINT (a split into many large parts) is more than any batch holds.
+    if amount_micro <= BIGINT_MAX:
+        remaining = db.session.execute(
+            update(Batch)
+            .where(
+                Batch.id == batch.id,
+                Batch.status.in_(ALLOWED_FROM[operation]),
+                Batch.quantity_micro >= amount_micro,
+            )
+            .values(quantity_micro=Batch.quantity_micro - amount_micro)
+            .returning(Batch.quantity_micro)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
     current = lock(batch.id)
     if remaining is None:
         if current.status not in ALLOWED_FROM[operation]:

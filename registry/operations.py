@@ -18,7 +18,7 @@ from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.labels import issue_identifiers
 from registry.models import Batch, BatchLink, Container, Event
-from registry.quantities import Amount, in_dimension, parse_quantity
+from registry.quantities import MAX_MICRO, Amount, in_dimension, parse_quantity
 
 INCIDENT_KINDS = ("loss", "theft", "spill")
 
@@ -29,7 +29,12 @@ OUTFLOW_EVENTS = {"consume": "consumed", "dispose": "disposed", "export": "expor
 def amount_for(batch: Batch, quantity: Any, field: str = "quantity", **kwargs: Any) -> Amount:
     """A requested quantity in the batch's own dimension, converted exactly if need be."""
     amount, _unit = parse_quantity(quantity, field, **kwargs)
-    return in_dimension(amount, batch.dimension, density_of(batch), field)
+    converted = in_dimension(amount, batch.dimension, density_of(batch), field)
+    if abs(converted.micro) > MAX_MICRO:  # through a density; it must still fit 64 bits
+        raise InvalidInput(
+            f"{field}.value", "The quantity is implausibly large.", "quantity_invalid"
+        )
+    return converted
 
 
 def density_of(batch: Batch) -> Decimal | None:
@@ -99,6 +104,9 @@ def derive(
         expires_on=parent.expires_on,
     )
     db.session.add(child)
+    # Insert the child now: no relationship() tells the unit of work that the link (and a
+    # transfer) must follow it, and once the emptied parent is dirty it would not.
+    db.session.flush()
     db.session.add(
         BatchLink(child_id=child.id, parent_id=parent.id, kind=kind, quantity_micro=quantity_micro)
     )
@@ -221,6 +229,10 @@ def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> tuple
     batch = held_batch(batch_id, actor)
     lifecycle.check_allowed(batch, "adjust")
     delta = amount_for(batch, quantity, signed=True)
+    if batch.quantity_micro + delta.micro > MAX_MICRO:
+        raise InvalidInput(
+            "quantity.value", "The batch would be implausibly large.", "quantity_invalid"
+        )
     if delta.micro < 0:
         lifecycle.take(batch, -delta.micro, "adjust", empties_to="depleted")
     else:

@@ -91,7 +91,7 @@ def parse_quantity(
             "quantity_invalid",
         )
     value, unit = data["value"], data["unit"]
-    if unit not in UNITS:
+    if not isinstance(unit, str) or unit not in UNITS:
         raise InvalidInput(
             f"{field}.unit", f"unit must be one of {', '.join(UNITS)}.", "unit_invalid"
         )
@@ -140,7 +140,9 @@ def mass_of(amount: Amount, density_kg_per_l: Decimal | None, field: str = "quan
             field, "A volume can be turned into a mass only with a density.", "density_required"
         )
     # µL × kg/L = µL × 10^-6 L × density × 10^9 µg/kg = µL × density × 10^3 µg
-    micrograms = Decimal(amount.micro) * density_kg_per_l * 1000
+    with localcontext() as context:
+        context.prec = 60
+        micrograms = Decimal(amount.micro) * density_kg_per_l * 1000
     if micrograms != micrograms.to_integral_value():
         raise InvalidInput(
             field, "That volume has no exact mass at this density.", "quantity_too_precise"
@@ -160,7 +162,9 @@ def in_dimension(
         raise InvalidInput(
             field, "A mass can be turned into a volume only with a density.", "density_required"
         )
-    microlitres = Decimal(amount.micro) / (density_kg_per_l * 1000)
+    with localcontext() as context:
+        context.prec = 60
+        microlitres = Decimal(amount.micro) / (density_kg_per_l * 1000)
     if microlitres != microlitres.to_integral_value():
         raise InvalidInput(
             field, "That mass has no exact volume at this density.", "quantity_too_precise"
@@ -175,3 +179,21 @@ def pure_substance_grams(mass: Amount, concentration_pct: Decimal) -> Decimal:
     with localcontext() as context:
         context.prec = 60
         return Decimal(mass.micro) * concentration_pct / 100 / 10**6
+
+
+def pure_grams(
+    amount: Amount, concentration_pct: Decimal, density_kg_per_l: Decimal | None
+) -> Decimal | None:
+    """Pure-substance grams of ``amount``, exactly; None for a volume with no density.
+
+    Unlike ``mass_of`` this is a report, not a stored quantity, so it need not be a whole
+    number of micrograms.
+    """
+    if amount.dimension == VOLUME and density_kg_per_l is None:
+        return None
+    with localcontext() as context:
+        context.prec = 60
+        grams = Decimal(amount.micro) / 10**6
+        if amount.dimension == VOLUME:
+            grams = grams * density_kg_per_l * 1000  # L x kg/L x 1000 g/kg
+        return grams * concentration_pct / 100

@@ -136,7 +136,8 @@ def receive(
     facility_id = facility_id or transfer.to_facility_id
     if facility_id is not None:
         own_facility(facility_id, actor.organization_id or "", "facility_id")
-    discrepancy = received.micro - transfer.quantity_micro
+    # Against what is still in transit: a loss reported on the way is already recorded.
+    discrepancy = received.micro - shipped.quantity_micro
     shipped.holder_organization_id = actor.organization_id or ""
     shipped.facility_id = facility_id
     shipped.quantity_micro = received.micro

@@ -28,6 +28,8 @@ from registry.signing import signer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
 def _text(data: bytes | str, **_parameters: str) -> str:
     return data.decode() if isinstance(data, bytes) else data
 

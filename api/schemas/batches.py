@@ -11,10 +11,17 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from api.schemas.common import PageQuery, StrictSchema, day, text, timestamp
+from api.schemas.common import (
+    PageQuery,
+    StrictSchema,
+    day,
+    has_surrounding_whitespace,
+    text,
+    timestamp,
+)
 from registry.models import BATCH_STATUSES, Batch, Event, Transfer
 from registry.operations import density_of
-from registry.quantities import MASS, Amount, decimal_text, in_dimension, pure_substance_grams
+from registry.quantities import Amount, decimal_text, pure_grams
 from registry.signing import signer
 
 DOCUMENT_TYPES = (
@@ -56,8 +63,12 @@ class ContainersField(fields.Field):
             raise ValidationError("A whole number or a list of serials.")
         if isinstance(value, int):
             return value
+        # JSON has one number type: 3.0 is the integer 3, as the contract's `integer` says.
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, list) and all(
-            isinstance(s, str) and 0 < len(s) <= 64 and s.strip() == s and s for s in value
+            isinstance(s, str) and 0 < len(s) <= 64 and not has_surrounding_whitespace(s)
+            for s in value
         ):
             return value
         raise ValidationError("A whole number or a list of serials (1 to 64 characters).")
@@ -186,12 +197,12 @@ def amount_json(dimension: str, micro: int, unit: str) -> dict[str, str]:
 
 def pure_substance_mass(batch: Batch) -> dict[str, str] | None:
     """Pure-substance mass in grams, or null for a volume with no density."""
-    amount = Amount(batch.dimension, batch.quantity_micro)
-    if batch.dimension != MASS and batch.density_kg_per_l is None:
-        return None
-    mass = in_dimension(amount, MASS, density_of(batch))
-    grams = pure_substance_grams(mass, Decimal(batch.concentration_pct))
-    return {"value": decimal_text(grams), "unit": "g"}
+    grams = pure_grams(
+        Amount(batch.dimension, batch.quantity_micro),
+        Decimal(batch.concentration_pct),
+        density_of(batch),
+    )
+    return None if grams is None else {"value": decimal_text(grams), "unit": "g"}
 
 
 def _identifier(token: str | None) -> dict[str, str] | None:

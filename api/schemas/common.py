@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -15,8 +16,24 @@ class StrictSchema(Schema):
         unknown = "raise"
 
 
+# Whitespace as `\s` means it in the contract's patterns (ECMA-262, the regex dialect of JSON
+# Schema). Python's str.strip() differs: it also strips U+001C..U+001F and U+0085, and keeps
+# U+FEFF, so it refused values the contract allows. (The body of a regex character class.)
+WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_BLANK = re.compile(f"[{WHITESPACE}]*")
+_SURROUNDED = re.compile(f"[{WHITESPACE}].*|.*[{WHITESPACE}]", re.DOTALL)
+
+
+def is_blank(value: str) -> bool:
+    return _BLANK.fullmatch(value) is not None
+
+
+def has_surrounding_whitespace(value: str) -> bool:
+    return _SURROUNDED.fullmatch(value) is not None
+
+
 def _not_blank(value: str) -> None:
-    if not value.strip():
+    if is_blank(value):
         raise ValidationError("Must not be blank.")
 
 
