@@ -56,13 +56,17 @@ def running_service(database_url: str, data_dir: Path, workers: int = 2) -> Iter
         "CHEMTRACE_DATA_DIR": str(data_dir),
         "CHEMTRACE_DATABASE_URL": database_url,
     }
-    server = subprocess.Popen(
-        [chemtrace_command(), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "server.log"
+    # The server logs every request; a file, unlike a pipe nobody reads, never fills up.
+    with log_path.open("w") as log_file:
+        server = subprocess.Popen(
+            [chemtrace_command(), "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     service = LiveService(f"http://127.0.0.1:{port}", data_dir, env)
     try:
         deadline = time.monotonic() + 60
@@ -71,7 +75,7 @@ def running_service(database_url: str, data_dir: Path, workers: int = 2) -> Iter
                 if service.get("/readyz")[0] == 200:
                     break
             if server.poll() is not None:
-                raise RuntimeError(f"chemtrace serve exited: {server.stdout.read()}")
+                raise RuntimeError(f"chemtrace serve exited: {log_path.read_text()[-5000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError("chemtrace serve did not become ready in 60 s")
             time.sleep(0.2)
