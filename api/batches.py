@@ -161,21 +161,13 @@ def recall(batch_id: str):
     return written(batch, _last_event(batch))
 
 
-@bp.post("/batches/<batch_id>/suspend")
+@bp.post("/batches/<batch_id>/suspend", defaults={"operation": "suspend"})
+@bp.post("/batches/<batch_id>/release", defaults={"operation": "release"})
 @requires_roles("regulator")
 @write_route
-def suspend(batch_id: str):
+def regulate(batch_id: str, operation: str):
     body = load_json(ReasonIn())
-    batch = operations.regulate(batch_id, "suspend", body["reason"], current_principal())
-    return written(batch, _last_event(batch))
-
-
-@bp.post("/batches/<batch_id>/release")
-@requires_roles("regulator")
-@write_route
-def release(batch_id: str):
-    body = load_json(ReasonIn())
-    batch = operations.regulate(batch_id, "release", body["reason"], current_principal())
+    batch = operations.regulate(batch_id, operation, body["reason"], current_principal())
     return written(batch, _last_event(batch))
 
 
