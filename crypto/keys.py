@@ -65,11 +65,22 @@ class KeyStore:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        # Every sign and verify needs the keys; parsing PEM files each time is wasted work.
+        # keys.json is small and rewritten on every change, so its text says when to reload.
+        self._cached: tuple[str, list[SigningKey]] | None = None
 
     # -- reading ---------------------------------------------------------------------
 
     def all_keys(self) -> list[SigningKey]:
-        states = self._states()
+        try:
+            stamp = (self.directory / STATE_FILE).read_text()
+        except FileNotFoundError:
+            return []
+        if self._cached is None or self._cached[0] != stamp:
+            self._cached = (stamp, self._read_keys(json.loads(stamp)))
+        return list(self._cached[1])
+
+    def _read_keys(self, states: dict[str, dict[str, str]]) -> list[SigningKey]:
         found = []
         for kid_hex, entry in states.items():
             private_key = _load(self.directory / f"{kid_hex}.pem")
