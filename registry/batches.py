@@ -18,7 +18,7 @@ from registry.identifiers import parse_cas_rn
 from registry.labels import issue_identifiers
 from registry.models import Batch, Container, Facility, Substance
 from registry.pagination import Page, paginate
-from registry.quantities import MASS, decimal_text, parse_factor, parse_quantity
+from registry.quantities import decimal_text, parse_factor, parse_quantity
 
 MAX_CONTAINERS = 1000
 MAX_BULK = 1000
@@ -197,7 +197,3 @@ def list_batches(
     if status is not None:
         query = query.where(Batch.status == status)
     return paginate(query, Batch.id, limit, cursor)
-
-
-def pure_mass_known(batch: Batch) -> bool:
-    return batch.dimension == MASS or batch.density_kg_per_l is not None

@@ -14,8 +14,6 @@ from registry.db import db
 from registry.errors import NotFound
 from registry.models import Batch, BatchLink, Event, Transfer
 
-DIRECTIONS = ("upstream", "downstream", "both")
-
 
 @dataclass(frozen=True)
 class History:

@@ -16,8 +16,9 @@ from registry.batches import held_batch
 from registry.credentials import Principal
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.history import descendant_ids
 from registry.labels import issue_identifiers
-from registry.models import Batch, BatchLink, Container, Event
+from registry.models import Batch, BatchLink, Event
 from registry.quantities import MAX_MICRO, Amount, in_dimension, parse_quantity
 
 INCIDENT_KINDS = ("loss", "theft", "spill")
@@ -184,8 +185,6 @@ def recall(batch_id: str, reason: str, actor: Principal) -> Batch:
 
 
 def _live_descendants(batch_id: str) -> list[Batch]:
-    from registry.history import descendant_ids
-
     ids = descendant_ids(batch_id)
     if not ids:
         return []
@@ -246,10 +245,3 @@ def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> tuple
         flagged=True,
     )
     return lifecycle.lock(batch.id), event
-
-
-def container_of(batch: Batch, serial: str) -> Container:
-    for container in batch.containers:
-        if container.serial == serial:
-            return container
-    raise NotFound(f"Batch {batch.id} has no container {serial}.")

@@ -12,10 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -23,7 +19,6 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +27,7 @@ import sqlalchemy as sa
 from registry.db import db
 from registry.models import Batch, BatchLink, Event, LedgerHead
 from tests.api.batch_helpers import make_party
+from tests.live import running_service
 
 WORKERS = 4
 THREADS = 16
@@ -42,12 +38,6 @@ REGISTERED_KG = Decimal(100)
 MICRO_PER = {"g": 10**6, "kg": 10**9}
 # The answers a racing request may get: success, or one of these two conflicts.
 EXPECTED_CONFLICTS = {"insufficient_quantity", "state_conflict"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(
@@ -91,19 +81,6 @@ def _random_quantity(rng: random.Random, max_mg: int) -> dict[str, str]:
     return {"value": f"{Decimal(mg).scaleb(-6):f}", "unit": "kg"}
 
 
-def _wait_ready(server: subprocess.Popen, base: str, log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if _call(base, "GET", "/readyz", {})[0] == 200:
-                return
-        except OSError:
-            pass
-        assert server.poll() is None, log_path.read_text()[-5000:]
-        assert time.monotonic() < deadline, "the service did not become ready"
-        time.sleep(0.2)
-
-
 @pytest.mark.slow
 def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, database_url, tmp_path):
     seed = int(os.environ.get("CHEMTRACE_RACE_SEED", random.randrange(2**32)))
@@ -111,24 +88,7 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
     producer = make_party(app, auth, "Producer", 0)
     receiver = make_party(app, auth, "Receiver", 1)
 
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CHEMTRACE_DATA_DIR": str(tmp_path / "data"),
-        "CHEMTRACE_DATABASE_URL": database_url,
-    }
-    chemtrace = str(Path(sys.executable).with_name("chemtrace"))
-    log_path = tmp_path / "server.log"
-    # The server logs every request; a file, unlike a pipe nobody reads, never fills up.
-    with log_path.open("w") as log_file:
-        server = subprocess.Popen(
-            [chemtrace, "serve", "--port", str(port), "--workers", str(WORKERS)],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    log_path = tmp_path / "data" / "server.log"  # where running_service logs
     # (operation, outcome) -> count; outcome is "2xx", a 409 code, or the unexpected status.
     outcomes: Counter[tuple[str, str]] = Counter()
     unexpected: list[tuple[str, int | str, Any]] = []
@@ -139,8 +99,8 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
     asked_micro = 0
     skipped = 0
     lock = threading.Lock()
-    try:
-        _wait_ready(server, base, log_path)
+    with running_service(database_url, tmp_path / "data", workers=WORKERS) as service:
+        base = service.base_url
         status, batch = _call(
             base,
             "POST",
@@ -265,13 +225,6 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
 
         status, final = _call(base, "GET", f"/api/v1/batches/{batch_id}", producer.headers)
         assert status == 200, final
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
     server_log = log_path.read_text()
 
     final_micro = _micro(final["quantity"])
