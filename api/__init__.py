@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from api import config, database, errors, observability, transactions
+from registry import ledger as registry_ledger
 from registry import signing
 from registry.db import db
 
@@ -25,6 +26,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     observability.configure_logging(app.config["LOG_LEVEL"])
     db.init_app(app)
     signing.init_app(app, app.config["KEYS_DIR"])
+    registry_ledger.init_app(app)
     database.init_app(app)
     errors.init_app(app)
     observability.init_app(app)
@@ -45,6 +47,7 @@ def _register_blueprints(app: Flask) -> None:
         docs,
         health,
         labels,
+        ledger,
         organizations,
         substances,
         transfers,
@@ -64,5 +67,6 @@ def _register_blueprints(app: Flask) -> None:
         transformations,
         verification,
         labels,
+        ledger,
     ):
         app.register_blueprint(module.bp)

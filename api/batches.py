@@ -22,12 +22,12 @@ from api.schemas.batches import (
     ReasonIn,
     SplitIn,
     batch_json,
-    event_json,
 )
 from api.schemas.common import page_json
 from api.transactions import write_route
 from registry import batches, events, history, operations
 from registry.batches import BatchSpec
+from registry.event_records import event_record
 from registry.models import Batch, Event
 
 bp = Blueprint("batches", __name__, url_prefix="/api/v1")
@@ -95,7 +95,7 @@ def batch_history(batch_id: str):
             {"parent_id": link.parent_id, "child_id": link.child_id, "kind": link.kind}
             for link in found.links
         ],
-        "events": [event_json(e, units.get(e.batch_id)) for e in found.events],
+        "events": [event_record(e, units.get(e.batch_id)) for e in found.events],
     }
 
 
@@ -149,7 +149,7 @@ def report_incident(batch_id: str):
     batch, event = operations.report_incident(
         batch_id, body["kind"], body["quantity"], body["description"], current_principal()
     )
-    return {"event": event_json(event, batch.unit), "batch": batch_json(batch)}, 201
+    return {"event": event_record(event, batch.unit), "batch": batch_json(batch)}, 201
 
 
 @bp.post("/batches/<batch_id>/recall")
@@ -179,7 +179,7 @@ def inspect(batch_id: str):
     event = operations.inspect(
         batch_id, body["result"], body["notes"], body["observed_quantity"], current_principal()
     )
-    return {"event": event_json(event)}, 201
+    return {"event": event_record(event)}, 201
 
 
 @bp.post("/batches/<batch_id>/adjustments")
@@ -190,4 +190,4 @@ def adjust(batch_id: str):
     batch, event = operations.adjust(
         batch_id, body["quantity"], body["reason"], current_principal()
     )
-    return {"event": event_json(event, batch.unit), "batch": batch_json(batch)}, 201
+    return {"event": event_record(event, batch.unit), "batch": batch_json(batch)}, 201

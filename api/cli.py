@@ -123,9 +123,11 @@ def init_command() -> None:
 
 def init_app(app: Flask) -> None:
     from api.cli_labels import keys_group, label_group
+    from api.cli_ledger import ledger_group
 
     app.cli.add_command(keys_group)
     app.cli.add_command(label_group)
+    app.cli.add_command(ledger_group)
     app.cli.add_command(serve_command)
     app.cli.add_command(apikey_group)
     app.cli.add_command(init_command)

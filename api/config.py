@@ -27,11 +27,26 @@ def from_environment() -> dict[str, Any]:
         "OIDC_ISSUERS": os.environ.get("CHEMTRACE_OIDC_ISSUERS", "[]"),
         "REDIS_URL": os.environ.get("CHEMTRACE_REDIS_URL"),
         "LOG_LEVEL": os.environ.get("CHEMTRACE_LOG_LEVEL", "INFO"),
+        # The ledger's name in its checkpoints (default: the public URL's host/ledger).
+        "LEDGER_ORIGIN": os.environ.get("CHEMTRACE_LEDGER_ORIGIN"),
+        # A checkpoint is signed once this many events have been appended since the last...
+        "CHECKPOINT_EVERY": _positive("CHEMTRACE_CHECKPOINT_EVERY", 1000),
+        # ... or when the log has grown and the last one is this many seconds old.
+        "CHECKPOINT_SECONDS": _positive("CHEMTRACE_CHECKPOINT_SECONDS", 60),
     }
     if os.environ.get("CHEMTRACE_KEYS_DIR"):
         # Several servers share one set of signing keys through a shared directory.
         settings["KEYS_DIR"] = Path(os.environ["CHEMTRACE_KEYS_DIR"]).resolve()
     return settings
+
+
+def _positive(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {raw!r}")
+    return int(raw)
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from registry import ledger
 from registry.credentials import Principal
 from registry.db import db, new_id, utcnow
 from registry.models import Batch, Event, LedgerHead
@@ -69,6 +70,7 @@ def record(
         flagged=flagged,
     )
     db.session.add(event)
+    ledger.enqueue(event)
     return event
 
 

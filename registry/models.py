@@ -15,6 +15,8 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -273,6 +275,53 @@ class LedgerHead(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
+    # The latest checkpoint, so that deciding whether to sign a new one reads nothing more.
+    checkpoint_size: Mapped[int | None] = mapped_column(BigInteger)
+    checkpoint_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LedgerLeaf(db.Model):
+    """The leaf hash appended for an event, and which event it was. Level 0 of the tree."""
+
+    __tablename__ = "ledger_leaves"
+
+    index: Mapped[int] = mapped_column(
+        "leaf_index", BigInteger, primary_key=True, autoincrement=False
+    )
+    # Deliberately not a foreign key: the ledger is a record *about* the events table, and
+    # `chemtrace ledger verify` must be able to find rows deleted from it.
+    event_id: Mapped[str] = mapped_column(String(26), unique=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerNode(db.Model):
+    """The hash of a complete, aligned subtree: leaves [index << level, (index + 1) << level).
+
+    Written once, when its last leaf is appended; any root or proof reads O(log n) of them.
+    """
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(
+        "node_index", BigInteger, primary_key=True, autoincrement=False
+    )
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(db.Model):
+    """A signed C2SP checkpoint of the ledger at some size."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    origin: Mapped[str] = mapped_column(String(255))
+    # The whole signed note, exactly as served.
+    note: Mapped[str] = mapped_column(Text)
+    kid: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class IdempotencyRecord(db.Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import threading
 import time
 import urllib.error
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from registry.db import db
 from registry.models import Batch, BatchLink, Event, LedgerHead
 from tests.api.batch_helpers import make_party
-from tests.live import running_service
+from tests.live import chemtrace_command, running_service
 
 WORKERS = 4
 THREADS = 16
@@ -225,6 +226,14 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
 
         status, final = _call(base, "GET", f"/api/v1/batches/{batch_id}", producer.headers)
         assert status == 200, final
+        # The Merkle tree the racing writers appended to recomputes from the event rows.
+        ledger_check = subprocess.run(
+            [chemtrace_command(), "ledger", "verify"],
+            env=service.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     server_log = log_path.read_text()
 
     final_micro = _micro(final["quantity"])
@@ -295,6 +304,7 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
             f"{event_sum}, outflows {outflows}, children {children_in_db}, "
             f"negative rows {negative}, events {event_count}, ledger size {ledger_size}",
             f"  unexpected: {unexpected[:5]}",
+            f"  ledger verify: {ledger_check.stdout.strip()} {ledger_check.stderr.strip()}",
         ]
     )
     print(f"\n{report}")
@@ -326,3 +336,5 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
     assert negative == 0, f"{negative} batches below zero:\n{report}"
     # Every event claimed its own ledger index: dense, no gaps, none lost.
     assert ledger_size == event_count == max_index + 1, report
+    assert ledger_check.returncode == 0, ledger_check.stderr
+    assert ledger_check.stdout.startswith(f"ok: {event_count} entries"), ledger_check.stdout

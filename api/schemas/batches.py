@@ -19,7 +19,7 @@ from api.schemas.common import (
     text,
     timestamp,
 )
-from registry.models import BATCH_STATUSES, Batch, Event, Transfer
+from registry.models import BATCH_STATUSES, Batch, Transfer
 from registry.operations import density_of
 from registry.quantities import Amount, decimal_text, pure_grams
 from registry.signing import signer
@@ -238,36 +238,6 @@ def batch_json(batch: Batch, ledger_index: int | None = None) -> dict[str, Any]:
     if ledger_index is not None:
         body["ledger_index"] = ledger_index
     return body
-
-
-def event_json(event: Event, unit: str | None = None) -> dict[str, Any]:
-    def amount(micro: int | None) -> dict[str, str] | None:
-        if micro is None or event.dimension is None:
-            return None
-        return Amount(event.dimension, micro).as_json(unit)
-
-    return {
-        "id": event.id,
-        "ledger_index": event.ledger_index,
-        "type": event.type,
-        "batch_id": event.batch_id,
-        "cas_rn": event.cas_rn,
-        "organization_id": event.organization_id,
-        "facility_id": event.facility_id,
-        "actor": {
-            "credential_id": event.credential_id,
-            "role": event.actor_role,
-            "organization_id": event.actor_organization_id,
-        },
-        "quantity": amount(event.quantity_micro),
-        "quantity_delta": amount(event.quantity_delta_micro),
-        "related_batch_id": event.related_batch_id,
-        "transfer_id": event.transfer_id,
-        "documents": list(event.documents),
-        "details": dict(event.details),
-        "flagged": event.flagged,
-        "recorded_at": timestamp(event.recorded_at),
-    }
 
 
 def transfer_json(transfer: Transfer, unit: str, dimension: str) -> dict[str, Any]:

@@ -52,6 +52,11 @@ GET  /docs                                              200  200  200  200  200 
 GET  /.well-known/jwks.json                             200  200  200  200  200  200  200  200
 POST /api/v1/verify                                     200  200  200  200  200  200  200  200
 GET  /v/{token}                                         200  200  200  200  200  200  200  200
+GET  /api/v1/ledger/checkpoint                          200  200  200  200  200  200  200  200
+GET  /api/v1/ledger/proofs/inclusion                    200  200  200  200  200  200  200  200
+GET  /api/v1/ledger/proofs/consistency                  200  200  200  200  200  200  200  200
+GET  /api/v1/ledger/entries                             401  401  401  403  200  403  403  403
+POST /api/v1/ledger/checkpoints                         401  401  401  201  201  403  403  403
 
 POST /api/v1/organizations                              401  401  401  201  403  403  403  403
 GET  /api/v1/organizations                              401  401  401  200  200  200  403  403
@@ -180,6 +185,14 @@ BODIES: dict[str, dict[str, Any]] = {
         "facility_id": "{facility_id}",
     },
     "POST /api/v1/transfers/{transfer_id}/reject": {"reason": "wrong grade"},
+}
+
+# The query string of each route that needs one; {ledger_size} is the ledger's size after a
+# batch was registered for the request.
+QUERIES = {
+    "GET /api/v1/ledger/proofs/inclusion": "?index=0&tree_size={ledger_size}",
+    "GET /api/v1/ledger/proofs/consistency": "?first=1&second={ledger_size}",
+    "GET /api/v1/ledger/entries": "?start=0&end={ledger_size}",
 }
 
 # A route that needs a state fresh data does not have: the request (by that role, with its
@@ -338,10 +351,11 @@ def _objects(app: Flask, client, world: World, route: str) -> dict[str, str]:
         "partner_id": world.partner.id,
         "cas_rn": SEEDED_CAS_RN,
     }
-    named = route + repr(BODIES.get(route))
-    if "{batch_id}" in named or "{token}" in named:
+    named = route + repr(BODIES.get(route)) + QUERIES.get(route, "")
+    if "{batch_id}" in named or "{token}" in named or "{ledger_size}" in named:
         batch = register(client, world.own, containers=2)
         params["batch_id"], params["token"] = batch["id"], batch["identifier"]["token"]
+        params["ledger_size"] = str(batch["ledger_index"] + 1)
     if "{transfer_id}" in named:
         shipment = _ship(client, world.partner, register(client, world.partner)["id"], world.own.id)
         params["transfer_id"] = shipment["id"]
@@ -384,9 +398,8 @@ def _check(app, client, world, route, caller, params, before=None) -> tuple[str 
     body = _filled(BODIES[route], params) if route in BODIES else None
     if expected >= 400 and before is None:
         before = _snapshot(app)
-    response = client.open(
-        template.format(**params), method=method, headers=world.headers[caller], json=body
-    )
+    url = (template + QUERIES.get(route, "")).format(**params)
+    response = client.open(url, method=method, headers=world.headers[caller], json=body)
     return _judge(app, response, f"{route} {caller}", expected, before)
 
 

@@ -13,7 +13,8 @@ success and rolled back on a ``DomainError``, as a request would. After every st
 * per dimension, what is held plus what left (consumed, disposed, exported, incidents,
   negative adjustments), less positive adjustments and receipt discrepancies, is exactly
   what was registered;
-* the ledger indexes are dense and the ledger head counts every event;
+* the ledger indexes are dense, the ledger head counts every event, and the Merkle tree
+  recomputed from the event rows matches every stored leaf, node and checkpoint;
 * a refused operation changed nothing at all.
 
 Each Hypothesis example starts from an empty registry (the catalogue is kept).
@@ -46,6 +47,7 @@ from registry.batches import BatchSpec
 from registry.credentials import Principal
 from registry.db import begin_write, db
 from registry.errors import DomainError
+from registry.ledger_audit import verify_ledger
 from registry.models import (
     Batch,
     BatchLink,
@@ -464,9 +466,12 @@ class Conservation(RuleBasedStateMachine):
         transfer_rows = list(db.session.scalars(sa.select(Transfer)))
         db.session.rollback()
 
-        # The ledger: dense indexes, all counted.
+        # The ledger: dense indexes, all counted, and every leaf and node recomputes.
         assert [e.ledger_index for e in all_events] == list(range(len(all_events)))
         assert head == len(all_events)
+        report = verify_ledger()
+        db.session.rollback()
+        assert report.ok, report.finding
 
         deltas: dict[str, int] = defaultdict(int)
         dimension_of = {b.id: b.dimension for b in all_batches}
