@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,18 @@ class LiveService:
         return subprocess.run(
             [chemtrace_command(), *args], env=self.env, check=True, capture_output=True, text=True
         ).stdout
+
+
+def load_example(name: str) -> ModuleType:
+    """A script from docs/examples, imported as a module (they are written to run as is)."""
+    spec = importlib.util.spec_from_file_location(name, example_path(name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def example_path(name: str) -> Path:
+    return Path(__file__).resolve().parents[1] / "docs" / "examples" / f"{name}.py"
 
 
 def chemtrace_command() -> str:

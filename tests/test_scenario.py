@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.live import running_service
-
-
-def load_scenario():
-    spec = importlib.util.spec_from_file_location(
-        "scenario", ROOT / "docs" / "examples" / "scenario.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.live import load_example, running_service
 
 
 @pytest.mark.slow
 def test_scenario_adds_up_against_a_live_service(app, database_url, tmp_path: Path):
-    scenario = load_scenario()
+    scenario = load_example("scenario")
     with running_service(database_url, tmp_path / "data") as service:
         admin_key = service.chemtrace("apikey", "create", "--role", "admin").split()[-1]
         totals = scenario.run(service.base_url, admin_key, seed=7)
