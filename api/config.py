@@ -32,7 +32,7 @@ def from_environment() -> dict[str, Any]:
         # A checkpoint is signed once this many events have been appended since the last...
         "CHECKPOINT_EVERY": _positive("CHEMTRACE_CHECKPOINT_EVERY", 1000),
         # ... or when the log has grown and the last one is this many seconds old.
-        "CHECKPOINT_SECONDS": _positive("CHEMTRACE_CHECKPOINT_SECONDS", 60),
+        "CHECKPOINT_SECONDS": _positive("CHEMTRACE_CHECKPOINT_SECONDS", 5),
     }
     if os.environ.get("CHEMTRACE_KEYS_DIR"):
         # Several servers share one set of signing keys through a shared directory.

@@ -18,8 +18,8 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from crypto import merkle, notes
@@ -53,8 +53,8 @@ def init_app(app: Flask) -> None:
     notes.check_key_name(origin)  # a bad CHEMTRACE_LEDGER_ORIGIN fails at start-up
     app.extensions[EXTENSION] = Settings(
         origin=origin,
-        checkpoint_every=int(app.config.get("CHECKPOINT_EVERY", 1000)),
-        checkpoint_seconds=float(app.config.get("CHECKPOINT_SECONDS", 60)),
+        checkpoint_every=int(app.config["CHECKPOINT_EVERY"]),
+        checkpoint_seconds=float(app.config["CHECKPOINT_SECONDS"]),
     )
 
 
@@ -143,11 +143,21 @@ def _read_nodes(session: Session, keys: set[Node] | list[Node]) -> dict[Node, by
             select(LedgerLeaf.index, LedgerLeaf.hash).where(LedgerLeaf.index.in_(leaf_indexes))
         )
         found.update({(0, index): bytes(digest) for index, digest in rows})
-    inner = [key for key in keys if key[0] > 0]
-    if inner:
+    by_level: dict[int, list[int]] = {}
+    for level, index in keys:
+        if level > 0:
+            by_level.setdefault(level, []).append(index)
+    if by_level:
+        # One primary-key lookup per level, OR-ed: both databases turn each term into an
+        # index probe. (A row-value `(level, node_index) IN (...)` made SQLite scan the table.)
         rows = session.execute(
             select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
-                tuple_(LedgerNode.level, LedgerNode.index).in_(inner)
+                or_(
+                    *(
+                        and_(LedgerNode.level == level, LedgerNode.index.in_(indexes))
+                        for level, indexes in by_level.items()
+                    )
+                )
             )
         )
         found.update({(level, index): bytes(digest) for level, index, digest in rows})

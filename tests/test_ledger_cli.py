@@ -144,3 +144,41 @@ def test_a_forged_checkpoint_is_caught(app, runner, recorded):
     code, output = verify(runner)
     assert code == 1
     assert "checkpoint" in output and "does not verify" in output
+
+
+def test_progress_is_shown_on_a_terminal(app, recorded, database_url, tmp_path):
+    """On a terminal, a progress bar counts the entries checked; piped, output stays clean."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.live import chemtrace_command
+
+    env = {
+        **os.environ,
+        "CHEMTRACE_DATABASE_URL": database_url,
+        "CHEMTRACE_DATA_DIR": str(tmp_path),
+    }
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(
+        [chemtrace_command(), "ledger", "verify"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        text=True,
+    ) as process:
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stdout = process.stdout.read()
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"checking entries" in shown and b"12/12" in shown
+    assert stdout.startswith("ok: 12 entries")

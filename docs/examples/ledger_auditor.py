@@ -192,6 +192,11 @@ def check_inclusion(args) -> str:
     if not state["checkpoints"]:
         raise AuditFailure("no checkpoint kept yet: run the checkpoint command first")
     _, size, root = open_checkpoint(state["checkpoints"][-1]["note"], args.verifier_key)
+    if args.index >= size:
+        raise AuditFailure(
+            f"entry {args.index} is beyond the kept checkpoint of {size} entries; "
+            "run the checkpoint command again later"
+        )
     found = fetch(
         args.url,
         "/api/v1/ledger/entries",
