@@ -45,6 +45,7 @@ def _register_blueprints(app: Flask) -> None:
         control_lists,
         credentials,
         docs,
+        events,
         health,
         labels,
         ledger,
@@ -68,5 +69,6 @@ def _register_blueprints(app: Flask) -> None:
         verification,
         labels,
         ledger,
+        events,
     ):
         app.register_blueprint(module.bp)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
+
+from registry.mass_balance import Thresholds
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a bulk request of 1000 batches fits comfortably
@@ -33,6 +36,13 @@ def from_environment() -> dict[str, Any]:
         "CHECKPOINT_EVERY": _positive("CHEMTRACE_CHECKPOINT_EVERY", 1000),
         # ... or when the log has grown and the last one is this many seconds old.
         "CHECKPOINT_SECONDS": _positive("CHEMTRACE_CHECKPOINT_SECONDS", 5),
+        # Red flags in mass-balance reports.
+        "FLAG_THRESHOLDS": Thresholds(
+            transit_days=_positive("CHEMTRACE_TRANSIT_ALERT_DAYS", 7),
+            large_order_factor=Decimal(_positive("CHEMTRACE_LARGE_ORDER_FACTOR", 3)),
+            reporting_threshold_g=Decimal(_positive("CHEMTRACE_REPORTING_THRESHOLD_KG", 100))
+            * 1000,
+        ),
     }
     if os.environ.get("CHEMTRACE_KEYS_DIR"):
         # Several servers share one set of signing keys through a shared directory.

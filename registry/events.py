@@ -46,10 +46,13 @@ def record(
     details: dict[str, Any] | None = None,
     flagged: bool = False,
 ) -> Event:
+    # The index first: claiming it may wait for another writer's commit, and a time taken
+    # after the wait keeps recorded_at in ledger order, which period queries rely on.
+    ledger_index = next_ledger_index()
     event = Event(
         id=new_id(),
         recorded_at=utcnow(),
-        ledger_index=next_ledger_index(),
+        ledger_index=ledger_index,
         type=type_,
         batch_id=batch.id,
         cas_rn=batch.cas_rn,

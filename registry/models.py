@@ -239,16 +239,22 @@ class Event(db.Model):
     """One thing that happened to a batch. Rows are only ever inserted."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_batch", "batch_id", "ledger_index"),)
+    # Each filter of the events query seeks its value, then walks the ledger order.
+    __table_args__ = (
+        Index("ix_events_batch", "batch_id", "ledger_index"),
+        Index("ix_events_organization", "organization_id", "ledger_index"),
+        Index("ix_events_substance", "cas_rn", "ledger_index"),
+        Index("ix_events_type", "type", "ledger_index"),
+    )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     # Dense and gap-free: the position of this event's leaf in the ledger.
     ledger_index: Mapped[int] = mapped_column(BigInteger, unique=True)
-    type: Mapped[str] = mapped_column(String(32), index=True)
+    type: Mapped[str] = mapped_column(String(32))
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"))
     cas_rn: Mapped[str | None] = mapped_column(String(12))
     # The organisation whose stock the event concerns (the holder at the time).
-    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     facility_id: Mapped[str | None] = mapped_column(ForeignKey("facilities.id"))
     # Who did it: the credential, its role and organisation (a regulator has none).
     credential_id: Mapped[str | None] = mapped_column(String(64))

@@ -52,12 +52,28 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def paginate(query: Select[Any], id_column: Any, limit: int | None, cursor: str | None) -> Page:
-    """One page of ``query`` ordered by ``id_column``, starting after ``cursor``."""
+def _whole_number(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise InvalidInput("cursor", "The cursor is not one this service issued.", "invalid_cursor")
+    return int(value)
+
+
+def paginate(
+    query: Select[Any],
+    id_column: Any,
+    limit: int | None,
+    cursor: str | None,
+    *,
+    numeric: bool = False,
+) -> Page:
+    """One page of ``query`` ordered by ``id_column`` (a string id, or a ``numeric`` one such
+    as a ledger index), starting after ``cursor``."""
     limit = check_limit(limit)
     if cursor:
-        query = query.where(id_column > decode_cursor(cursor))
+        last = decode_cursor(cursor)
+        query = query.where(id_column > (_whole_number(last) if numeric else last))
     rows = list(db.session.scalars(query.order_by(id_column).limit(limit + 1)).unique())
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if has_more else None)
+    last_key = str(getattr(rows[-1], id_column.key)) if rows else ""
+    return Page(rows, encode_cursor(last_key) if has_more else None)

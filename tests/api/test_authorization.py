@@ -100,6 +100,10 @@ POST /api/v1/batches/{batch_id}/inspections             401  401  401  403  403 
 POST /api/v1/transformations                            401  401  401  403  403  403  201  404
 POST /api/v1/transfers                                  401  401  401  403  403  403  201  404
 
+# Reports: own's organisation is the one the report is about; other enterprises list no events.
+GET  /api/v1/events                                     401  401  401  403  200  403  200  200
+GET  /api/v1/reports/mass-balance                       401  401  401  403  200  403  200  404
+
 # Transfers: own is the receiver (the sender is in test_parties_between_own_and_other).
 GET  /api/v1/transfers/{transfer_id}                    401  401  401  403  200  403  200  404
 POST /api/v1/transfers/{transfer_id}/receive            401  401  401  403  403  403  200  404
@@ -193,6 +197,9 @@ QUERIES = {
     "GET /api/v1/ledger/proofs/inclusion": "?index=0&tree_size={ledger_size}",
     "GET /api/v1/ledger/proofs/consistency": "?first=1&second={ledger_size}",
     "GET /api/v1/ledger/entries": "?start=0&end={ledger_size}",
+    "GET /api/v1/reports/mass-balance": (
+        "?organization_id={organization_id}&since=2020-01-01T00:00:00Z&until=2100-01-01T00:00:00Z"
+    ),
 }
 
 # A route that needs a state fresh data does not have: the request (by that role, with its

@@ -71,7 +71,8 @@ TARGET = Target()
 # Operations whose rules depend on what is recorded, or tie several fields together, beyond
 # what a schema states and what the fuzzer can aim at: the substance must be in the catalogue,
 # the facility the caller's, the inputs of a transformation different batches, the amounts
-# within what the batch holds, a proof's tree sizes within the ledger's size and in order...
+# within what the batch holds, a proof's tree sizes within the ledger's size and in order, a
+# period's end after its start...
 # A schema-valid request may break one of them, and is then
 # refused with 422 and the rule's code, as the contract says. For these operations only,
 # positive_data_acceptance also takes 422; `schema_valid_request_parses` still fails any
@@ -83,6 +84,8 @@ RULES_BEYOND_SCHEMA = [
     "inclusionProof",
     "consistencyProof",
     "ledgerEntries",
+    "listEvents",
+    "massBalance",
 ]
 PARSE_ERRORS = frozenset({"invalid_field", "missing_field", "unknown_field", "repeated_parameter"})
 

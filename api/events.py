@@ -1,0 +1,55 @@
+"""Events across batches (regulators; an enterprise sees its own), and the mass-balance report."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app
+from marshmallow import fields, validate
+
+from api.auth import current_principal, requires_roles
+from api.bodies import load_query
+from api.schemas.common import PageQuery, StrictSchema, page_json
+from api.schemas.reports import report_json
+from registry import mass_balance
+from registry.event_queries import EVENT_TYPES, EventFilter, list_events
+from registry.event_records import event_record
+
+bp = Blueprint("events", __name__, url_prefix="/api/v1")
+
+
+def _moment(**kwargs) -> fields.AwareDateTime:
+    return fields.AwareDateTime(format="iso", **kwargs)
+
+
+class EventQuery(PageQuery):
+    cas_rn = fields.String(load_default=None, validate=validate.Length(max=20))
+    organization_id = fields.String(load_default=None, validate=validate.Length(1, 64))
+    type = fields.String(load_default=None, validate=validate.OneOf(EVENT_TYPES))
+    control_list = fields.String(load_default=None, validate=validate.Length(1, 64))
+    since = _moment(load_default=None)
+    until = _moment(load_default=None)
+
+
+class MassBalanceQuery(StrictSchema):
+    organization_id = fields.String(required=True, validate=validate.Length(1, 64))
+    since = _moment(required=True)
+    until = _moment(required=True)
+    cas_rn = fields.String(load_default=None, validate=validate.Length(max=20))
+
+
+@bp.get("/events")
+@requires_roles("regulator", "enterprise")
+def events():
+    query = load_query(EventQuery())
+    limit, cursor = query.pop("limit"), query.pop("cursor")
+    page = list_events(current_principal(), EventFilter(**query), limit, cursor)
+    return page_json(page, event_record)
+
+
+@bp.get("/reports/mass-balance")
+@requires_roles("regulator", "enterprise")
+def mass_balance_report():
+    query = load_query(MassBalanceQuery())
+    report = mass_balance.mass_balance(
+        current_principal(), thresholds=current_app.config["FLAG_THRESHOLDS"], **query
+    )
+    return report_json(report)
