@@ -46,6 +46,7 @@ def _register_blueprints(app: Flask) -> None:
         credentials,
         docs,
         events,
+        exports,
         health,
         labels,
         ledger,
@@ -70,5 +71,6 @@ def _register_blueprints(app: Flask) -> None:
         labels,
         ledger,
         events,
+        exports,
     ):
         app.register_blueprint(module.bp)

@@ -86,6 +86,8 @@ RULES_BEYOND_SCHEMA = [
     "ledgerEntries",
     "listEvents",
     "massBalance",
+    "exportEventsNdjson",
+    "exportEventsCsv",
 ]
 PARSE_ERRORS = frozenset({"invalid_field", "missing_field", "unknown_field", "repeated_parameter"})
 

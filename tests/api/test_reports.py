@@ -253,3 +253,25 @@ def test_report_quantities_are_decimal_strings(client, auth, producer, story):
         "lines"
     ][0]
     assert Decimal(line["actual_closing"]["value"]) == Decimal(193)
+
+
+def test_exports_stream_every_matching_event(client, auth, story):
+    import csv
+    import io
+    import json
+
+    regulator = auth("regulator")
+    listed = client.get("/api/v1/events?limit=500", headers=regulator).json["items"]
+    ndjson = client.get("/api/v1/exports/events.ndjson", headers=regulator)
+    assert ndjson.status_code == 200
+    assert ndjson.mimetype == "application/x-ndjson"
+    assert [json.loads(line) for line in ndjson.text.splitlines()] == listed
+    table = client.get("/api/v1/exports/events.csv?type=shipped", headers=regulator)
+    assert table.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    assert [r["type"] for r in rows] == ["shipped", "shipped"]
+    assert rows[0]["quantity_value"] == "200000" and rows[0]["quantity_unit"] == "g"
+    assert json.loads(rows[0]["details"])["to_organization_id"]
+    assert (
+        client.get("/api/v1/exports/events.csv?type=nonsense", headers=regulator).status_code == 422
+    )
