@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from api import (
+        access_log,
         batches,
         control_lists,
         credentials,
@@ -72,5 +73,6 @@ def _register_blueprints(app: Flask) -> None:
         ledger,
         events,
         exports,
+        access_log,
     ):
         app.register_blueprint(module.bp)

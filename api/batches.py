@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 
+from api.access_log import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json, load_query
 from api.schemas.batches import (
@@ -77,12 +78,14 @@ def list_batches():
 
 @bp.get("/batches/<batch_id>")
 @requires_roles(*READERS)
+@audited("batch.read", "batch_id")
 def get_batch(batch_id: str):
     return batch_json(batches.visible_batch(batch_id, current_principal()))
 
 
 @bp.get("/batches/<batch_id>/history")
 @requires_roles(*READERS)
+@audited("batch.history", "batch_id")
 def batch_history(batch_id: str):
     query = load_query(HistoryQuery())
     found = history.history(batch_id, query["direction"], current_principal())

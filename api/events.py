@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from marshmallow import fields, validate
 
+from api.access_log import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
 from api.schemas.common import PageQuery, StrictSchema, page_json
@@ -38,6 +39,7 @@ class MassBalanceQuery(StrictSchema):
 
 @bp.get("/events")
 @requires_roles("regulator", "enterprise")
+@audited("events.list")
 def events():
     query = load_query(EventQuery())
     limit, cursor = query.pop("limit"), query.pop("cursor")
@@ -47,6 +49,7 @@ def events():
 
 @bp.get("/reports/mass-balance")
 @requires_roles("regulator", "enterprise")
+@audited("report.mass_balance")
 def mass_balance_report():
     query = load_query(MassBalanceQuery())
     report = mass_balance.mass_balance(

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, stream_with_context
 from marshmallow import fields, validate
 
+from api.access_log import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
 from api.schemas.common import StrictSchema
@@ -121,6 +122,7 @@ def _download(body: Iterator[str], mimetype: str, filename: str) -> Response:
 
 @bp.get("/events.ndjson")
 @requires_roles("regulator")
+@audited("events.export")
 def events_ndjson():
     records = _records()
 
@@ -133,6 +135,7 @@ def events_ndjson():
 
 @bp.get("/events.csv")
 @requires_roles("regulator")
+@audited("events.export")
 def events_csv():
     records = _records()
 

@@ -8,6 +8,7 @@ import json
 from flask import Blueprint, Response, request
 from marshmallow import fields, validate
 
+from api.access_log import audited
 from api.auth import requires_roles
 from api.bodies import load_query
 from api.schemas.common import QueryInteger, StrictSchema
@@ -106,6 +107,7 @@ def consistency_proof():
 
 @bp.get("/entries")
 @requires_roles("regulator")
+@audited("ledger.entries")
 def entries():
     query = load_query(EntriesQuery())
     found = ledger.entries(query["start"], query["end"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from api.access_log import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json
 from api.schemas.batches import ReasonIn, ReceiveIn, TransferIn, transfer_json
@@ -38,6 +39,7 @@ def ship():
 
 @bp.get("/<transfer_id>")
 @requires_roles("enterprise", "regulator")
+@audited("transfer.read", "transfer_id")
 def get_transfer(transfer_id: str):
     return _json(transfers.get_transfer(transfer_id, current_principal()))
 

@@ -358,3 +358,19 @@ class Identifier(db.Model):
     token: Mapped[str] = mapped_column(String(1000), unique=True)
     kid: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AccessRecord(db.Model):
+    """One lookup of a batch, a report or the ledger by an authenticated caller."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_object", "object_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    credential_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    organization_id: Mapped[str | None] = mapped_column(String(26))
+    action: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    query: Mapped[str | None] = mapped_column(String(500))

@@ -88,6 +88,7 @@ RULES_BEYOND_SCHEMA = [
     "massBalance",
     "exportEventsNdjson",
     "exportEventsCsv",
+    "accessLog",
 ]
 PARSE_ERRORS = frozenset({"invalid_field", "missing_field", "unknown_field", "repeated_parameter"})
 

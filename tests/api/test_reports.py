@@ -275,3 +275,26 @@ def test_exports_stream_every_matching_event(client, auth, story):
     assert (
         client.get("/api/v1/exports/events.csv?type=nonsense", headers=regulator).status_code == 422
     )
+
+
+def test_lookups_are_in_the_access_log(client, auth, producer, story):
+    regulator = auth("regulator")
+    inspector = auth("inspector")
+    batch_id = story["batch"]["id"]
+    assert client.get(f"/api/v1/batches/{batch_id}", headers=inspector).status_code == 200
+    assert client.get(f"/api/v1/batches/{batch_id}/history", headers=regulator).status_code == 200
+    report(client, regulator, producer.id, story["start"], story["end"])
+    # A refused lookup is not a lookup.
+    assert (
+        client.get("/api/v1/batches/01JD0000000000000000000000", headers=inspector).status_code
+        == 404
+    )
+    log = client.get("/api/v1/access-log", headers=regulator).json["items"]
+    assert [(r["role"], r["action"], r["object_id"]) for r in log] == [
+        ("inspector", "batch.read", batch_id),
+        ("regulator", "batch.history", batch_id),
+        ("regulator", "report.mass_balance", producer.id),
+    ]
+    about_batch = client.get(f"/api/v1/access-log?object_id={batch_id}", headers=regulator)
+    assert len(about_batch.json["items"]) == 2
+    assert client.get("/api/v1/access-log", headers=producer.headers).status_code == 403
