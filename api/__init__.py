@@ -46,6 +46,7 @@ def _register_blueprints(app: Flask) -> None:
         control_lists,
         credentials,
         docs,
+        epcis,
         events,
         exports,
         health,
@@ -74,5 +75,6 @@ def _register_blueprints(app: Flask) -> None:
         events,
         exports,
         access_log,
+        epcis,
     ):
         app.register_blueprint(module.bp)

@@ -39,6 +39,7 @@ OPENAPI = OpenAPI.from_file_path(
     config=Config(
         extra_media_type_deserializers={
             "application/problem+json": json.loads,
+            "application/ld+json": json.loads,
             # YAML (the contract itself) and SVG are text: check they are text, not their shape.
             "application/yaml": _text,
             "image/svg+xml": _text,

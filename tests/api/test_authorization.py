@@ -106,6 +106,7 @@ GET  /api/v1/reports/mass-balance                       401  401  401  403  200 
 GET  /api/v1/exports/events.ndjson                      401  401  401  403  200  403  403  403
 GET  /api/v1/exports/events.csv                         401  401  401  403  200  403  403  403
 GET  /api/v1/access-log                                 401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/events                               401  401  401  403  200  403  403  403
 
 # Transfers: own is the receiver (the sender is in test_parties_between_own_and_other).
 GET  /api/v1/transfers/{transfer_id}                    401  401  401  403  200  403  200  404

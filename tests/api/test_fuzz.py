@@ -89,6 +89,7 @@ RULES_BEYOND_SCHEMA = [
     "exportEventsNdjson",
     "exportEventsCsv",
     "accessLog",
+    "epcisQueryEvents",
 ]
 PARSE_ERRORS = frozenset({"invalid_field", "missing_field", "unknown_field", "repeated_parameter"})
 

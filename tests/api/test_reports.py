@@ -298,3 +298,42 @@ def test_lookups_are_in_the_access_log(client, auth, producer, story):
     about_batch = client.get(f"/api/v1/access-log?object_id={batch_id}", headers=regulator)
     assert len(about_batch.json["items"]) == 2
     assert client.get("/api/v1/access-log", headers=producer.headers).status_code == 403
+
+
+def test_epcis_query_pages_validate_against_the_gs1_schema(client, auth, story):
+    """The story's events through GET /api/v1/epcis/events, a few per page, following the
+    Link header; every page is a valid EPCISQueryDocument and the eventIDs are the hashes."""
+    import json
+    from decimal import Decimal as D
+
+    from registry.epcis_hash import event_hash
+    from tests.registry.test_epcis import VALIDATOR
+
+    regulator = auth("regulator")
+    url, seen = "/api/v1/epcis/events?perPage=4", []
+    while url:
+        page = client.get(url, headers=regulator)
+        assert page.status_code == 200, page.text
+        assert page.mimetype == "application/ld+json"
+        document = json.loads(page.text, parse_float=D)
+        assert list(VALIDATOR.iter_errors(json.loads(page.text))) == []
+        events = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        for event in events:
+            without_id = {k: v for k, v in event.items() if k != "eventID"}
+            assert event["eventID"] == event_hash(without_id, document["@context"])
+        seen += events
+        link = page.headers.get("Link")
+        url = link[1 : link.index(">")].removeprefix("http://localhost") if link else None
+    listed = client.get("/api/v1/events?limit=500", headers=regulator).json["items"]
+    assert len(seen) == len(listed)
+    shipping = client.get(
+        "/api/v1/epcis/events?EQ_bizStep=shipping&eventType=ObjectEvent", headers=regulator
+    )
+    steps = json.loads(shipping.text)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert steps and {e["bizStep"] for e in steps} == {"shipping"}
+    batch_uri = steps[0]["quantityList"][0]["epcClass"]
+    matched = client.get(f"/api/v1/epcis/events?MATCH_anyEPCClass={batch_uri}", headers=regulator)
+    assert json.loads(matched.text)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    stolen = client.get("/api/v1/epcis/events?EQ_disposition=stolen", headers=regulator)
+    found = json.loads(stolen.text)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert [e["disposition"] for e in found] == ["stolen"]
