@@ -8,6 +8,8 @@ bindings say).
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
@@ -15,10 +17,12 @@ from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
 from api.access_log import audited
-from api.auth import requires_roles
+from api.auth import current_principal, requires_roles
 from api.bodies import load_query
+from api.errors import ApiProblem
 from api.schemas.common import QueryInteger, StrictSchema
-from registry import epcis
+from api.transactions import write_route
+from registry import epcis, epcis_capture
 from registry.db import db
 from registry.errors import InvalidInput
 from registry.models import Batch, Event, Facility, Organization, Transfer
@@ -135,3 +139,30 @@ def _document(found: list[Event], base_url: str, dispositions: list[str]) -> dic
         for e in found
     ]
     return epcis.query_document(events, base_url)
+
+
+def _document_body() -> object:
+    """The raw JSON body, numbers as exact Decimals (EPCIS quantities are JSON numbers)."""
+    if request.mimetype not in ("application/json", "application/ld+json"):
+        raise ApiProblem(415, "unsupported_media_type", "Send application/ld+json or JSON.")
+    try:
+        return json.loads(request.get_data(cache=True), parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiProblem(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+
+
+@bp.post("/capture")
+@requires_roles("enterprise")
+@write_route
+def capture():
+    document = _document_body()
+    if not isinstance(document, dict):
+        raise ApiProblem(400, "body_not_object", "The body must be a JSON object.")
+    captured = epcis_capture.capture(
+        document, current_principal(), current_app.config["PUBLIC_URL"]
+    )
+    return {
+        "captured": [
+            {"index": c.index, "operation": c.operation, "id": c.object_id} for c in captured
+        ]
+    }, 201

@@ -34,6 +34,7 @@ HTTP_CODES = {
 
 DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.InvalidInput: 422,
+    domain.Unprocessable: 422,
     domain.NotFound: 404,
     domain.Conflict: 409,
     domain.Unauthenticated: 401,

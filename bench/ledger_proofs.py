@@ -117,7 +117,7 @@ def measure(client, paths: list[str]) -> tuple[float, float, float]:
 
 def bench_size(size: int, database_url: str, data_dir: Path) -> dict[str, object]:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "DATA_DIR": data_dir})
-    rng = random.Random(size)  # noqa: S311 - benchmark positions, not secrets
+    rng = random.Random(size)
     with app.app_context():
         upgrade_to_head()
         signer().keys.ensure()

@@ -37,6 +37,13 @@ class InvalidInput(DomainError):
         self.code = code
 
 
+class Unprocessable(DomainError):
+    """A well-formed request the registry cannot act on as a whole (each reason listed)."""
+
+    code = "unprocessable"
+    title = "The request cannot be carried out"
+
+
 class NotFound(DomainError):
     code = "not_found"
     title = "No such object"

@@ -90,6 +90,7 @@ RULES_BEYOND_SCHEMA = [
     "exportEventsCsv",
     "accessLog",
     "epcisQueryEvents",
+    "epcisCapture",
 ]
 PARSE_ERRORS = frozenset({"invalid_field", "missing_field", "unknown_field", "repeated_parameter"})
 
