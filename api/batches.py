@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response
+from sqlalchemy import select
 
 from api.access_log import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json, load_query
+from api.genealogy_svg import render_history_svg
 from api.schemas.batches import (
     AdjustmentIn,
     BatchIn,
@@ -28,8 +30,9 @@ from api.schemas.common import page_json
 from api.transactions import write_route
 from registry import batches, events, history, operations
 from registry.batches import BatchSpec
+from registry.db import db
 from registry.event_records import event_record
-from registry.models import Batch, Event
+from registry.models import Batch, Event, Organization
 
 bp = Blueprint("batches", __name__, url_prefix="/api/v1")
 
@@ -100,6 +103,25 @@ def batch_history(batch_id: str):
         ],
         "events": [event_record(e, units.get(e.batch_id)) for e in found.events],
     }
+
+
+@bp.get("/batches/<batch_id>/history.svg")
+@requires_roles(*READERS)
+@audited("batch.history", "batch_id")
+def batch_history_svg(batch_id: str):
+    query = load_query(HistoryQuery())
+    found = history.history(batch_id, query["direction"], current_principal())
+    holders = {b.holder_organization_id for b in found.batches}
+    organizations = {
+        o.id: o
+        for o in db.session.scalars(select(Organization).where(Organization.id.in_(holders)))
+    }
+    svg = render_history_svg(found, organizations)
+    response = Response(svg, mimetype="image/svg+xml")
+    # An SVG opened directly is a document: nothing in it may run or load anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/batches/<batch_id>/split")

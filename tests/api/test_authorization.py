@@ -82,6 +82,7 @@ POST /api/v1/batches:bulk                               401  401  401  403  403 
 GET  /api/v1/batches                                    401  401  401  403  200  403  200  200
 GET  /api/v1/batches/{batch_id}                         401  401  401  403  200  200  200  404
 GET  /api/v1/batches/{batch_id}/history                 401  401  401  403  200  200  200  404
+GET  /api/v1/batches/{batch_id}/history.svg             401  401  401  403  200  200  200  404
 POST /api/v1/batches/{batch_id}/split                   401  401  401  403  403  403  201  404
 POST /api/v1/batches/{batch_id}/consume                 401  401  401  403  403  403  200  404
 POST /api/v1/batches/{batch_id}/dispose                 401  401  401  403  403  403  200  404

@@ -337,3 +337,18 @@ def test_epcis_query_pages_validate_against_the_gs1_schema(client, auth, story):
     stolen = client.get("/api/v1/epcis/events?EQ_disposition=stolen", headers=regulator)
     found = json.loads(stolen.text)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     assert [e["disposition"] for e in found] == ["stolen"]
+
+
+def test_history_svg_draws_the_genealogy(client, auth, story):
+    import xml.etree.ElementTree as ET
+
+    regulator = auth("regulator")
+    batch_id = story["batch"]["id"]
+    response = client.get(f"/api/v1/batches/{batch_id}/history.svg", headers=regulator)
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    root = ET.fromstring(response.data)
+    text = "".join(root.itertext())
+    assert "AA-2026-001" in text and "Distributor" in text
+    assert "<script" not in response.text
