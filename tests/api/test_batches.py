@@ -10,21 +10,6 @@ from registry.models import Batch, Event
 from tests.api.batch_helpers import kg, make_party, qty, register
 
 
-@pytest.fixture
-def producer(app, auth):
-    return make_party(app, auth, "Producer", 0)
-
-
-@pytest.fixture
-def distributor(app, auth):
-    return make_party(app, auth, "Distributor", 1)
-
-
-@pytest.fixture
-def end_user(app, auth):
-    return make_party(app, auth, "End user", 2)
-
-
 def test_register_returns_an_active_batch_with_containers(client, producer):
     batch = register(client, producer, "1250.5", containers=3, concentration_pct="98.5")
     assert batch["status"] == "active"

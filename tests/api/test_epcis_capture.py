@@ -10,21 +10,11 @@ import sqlalchemy as sa
 
 from registry.db import db
 from registry.models import Batch, Event
-from tests.api.batch_helpers import make_party, register
+from tests.api.batch_helpers import register
 
 EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "epcis" / "examples"
 BASE = "http://127.0.0.1:8000"
 CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld", {"ct": f"{BASE}/ns/epcis#"}]
-
-
-@pytest.fixture
-def producer(app, auth):
-    return make_party(app, auth, "Producer", 0)
-
-
-@pytest.fixture
-def distributor(app, auth):
-    return make_party(app, auth, "Distributor", 1)
 
 
 def document(*events):
