@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from registry import ledger
 from registry.db import begin_write, db
@@ -25,7 +26,13 @@ def ledger_verify() -> None:
     Exit 0 when everything holds; otherwise exit 1 and name the first entry that was
     edited, deleted, inserted or reordered.
     """
-    size = ledger.size()
+    try:
+        size = ledger.size()
+    except OperationalError as error:
+        raise click.ClickException(
+            f"cannot read the database ({error.orig}); set CHEMTRACE_DATA_DIR or "
+            "CHEMTRACE_DATABASE_URL, or run `chemtrace init` first"
+        ) from None
     if sys.stderr.isatty() and size:
         with click.progressbar(
             length=size, label="checking entries", file=sys.stderr, show_pos=True

@@ -182,3 +182,23 @@ def test_progress_is_shown_on_a_terminal(app, recorded, database_url, tmp_path):
     assert process.returncode == 0
     assert b"checking entries" in shown and b"12/12" in shown
     assert stdout.startswith("ok: 12 entries")
+
+
+def test_no_database_is_one_clear_line(tmp_path):
+    import os
+    import subprocess
+
+    from tests.live import chemtrace_command
+
+    missing = tmp_path / "absent" / "nowhere"
+    env = {
+        **os.environ,
+        "CHEMTRACE_DATA_DIR": str(missing),
+        "CHEMTRACE_DATABASE_URL": f"sqlite:///{missing}/chemtrace.db",
+    }
+    result = subprocess.run(
+        [chemtrace_command(), "ledger", "verify"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "cannot read the database" in result.stderr
+    assert "Traceback" not in result.stderr
