@@ -63,20 +63,19 @@ class ExportQuery(StrictSchema):
 def _records() -> Iterator[dict[str, Any]]:
     """The matching event records, read only when the body is streamed.
 
-    The filters are checked now, so a bad one is a 422 before anything is sent. The query
-    runs inside the stream: the request's own session is closed once the view returns (its
-    teardown), and a server-side cursor does not outlive its transaction.
+    The filters are checked and the query built now, so a bad one is a 422 before anything
+    is sent. The query runs inside the stream: the request's own session is closed once the
+    view returns (its teardown), and a server-side cursor does not outlive its transaction.
     """
     where = EventFilter(**load_query(ExportQuery()))
-    viewer = current_principal()
+    # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
+    query = (
+        filtered(current_principal(), where)
+        .with_only_columns(*Event.__table__.columns)
+        .order_by(Event.ledger_index)
+    )
 
     def generate() -> Iterator[dict[str, Any]]:
-        # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
-        query = (
-            filtered(viewer, where)
-            .with_only_columns(*Event.__table__.columns)
-            .order_by(Event.ledger_index)
-        )
         for row in db.session.execute(query, execution_options={"yield_per": CHUNK}):
             yield event_record(row)
 

@@ -191,7 +191,7 @@ class _Layout:
             if node.startswith("~"):
                 size[node] = DUMMY_H
                 continue
-            lines = 7 + (node in flagged_any)
+            lines = 8 + (node in flagged_any)
             base = BAND_H + lines * LINE_H + BOX_PAD
             size[node] = max(base, len(up[node]) * PORT_SPACING + 2 * BOX_PAD)
         centre = _vertical_positions(layers, size, up, down)
@@ -428,7 +428,9 @@ def _link(
             # A curve across the gap, then a straight stub into the box (or, for a link
             # passing through a layer, straight through that layer's column).
             bend = (x + nx - STUB) // 2
-            d.append(f"C{bend} {y} {bend} {ny} {nx - STUB} {ny} H{nx + nw}")
+            # The last one ends at the box's edge, where the arrowhead shows.
+            end = nx if at == len(chain) - 1 else nx + nw
+            d.append(f"C{bend} {y} {bend} {ny} {nx - STUB} {ny} H{end}")
         else:  # only for a link drawn backwards: loop round rather than fail
             d.append(f"C{x + 80} {y} {nx - 80} {ny} {nx} {ny}")
         x, y = nx + nw, ny
@@ -455,7 +457,13 @@ def _link(
         _text(label_x, end_y - 6, _fit(lines[0], room), size=LABEL_SIZE, fill=colour, weight="bold")
     ]
     label += [
-        _text(label_x, end_y + 6 + LABEL_SIZE * i, _fit(text, room), size=LABEL_SIZE, fill=colour)
+        _text(
+            label_x,
+            end_y + 4 + (LABEL_SIZE + 2) * i,
+            _fit(text, room),
+            size=LABEL_SIZE,
+            fill=colour,
+        )
         for i, text in enumerate(lines[1:], start=1)
     ]
     classes = "link flagged" if flagged else "link"
@@ -518,6 +526,8 @@ def _box(
         (f"Holder: {holder_name}", INK, None),
         (f"Enterprise code: {code}", MUTED, None),
         (f"Created: {_when(batch.created_at)}", MUTED, None),
+        # Splits and shipments keep their parent's lot number: the id tells them apart.
+        (f"Batch ID: {batch.id}", MUTED, None),
     ]
     if flagged_types:
         lines.append(("⚠ Flagged: " + ", ".join(flagged_types), FLAGGED_COLOUR, "bold"))
@@ -540,7 +550,13 @@ def _box(
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" {stroke}/>',
         f'<rect x="{x + 2}" y="{y + 2}" width="{w - 4}" height="{BAND_H - 2}" rx="4" '
         f'fill="{band}"/>',
-        _text(x + BOX_PAD, y + 19, _fit(f"Lot {lot}", room - 2), size=13, weight="bold"),
+        _text(
+            x + BOX_PAD,
+            y + 19,
+            _fit(f"Lot {lot}", room - (13 if requested else 2)),
+            size=13,
+            weight="bold",
+        ),
     ]
     if requested:
         out.append(

@@ -13,10 +13,13 @@ from xml.sax.saxutils import escape
 
 import qrcode
 from flask import Blueprint, Response, request
+from marshmallow import fields, validate
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
 from api.auth import current_principal, requires_roles
+from api.bodies import load_query
+from api.schemas.common import StrictSchema
 from registry import batches
 from registry.db import db
 from registry.errors import NotFound
@@ -120,12 +123,17 @@ def _cached(body: bytes, fmt: str, etag: str) -> Response:
     return response.make_conditional(request)
 
 
+class LabelQuery(StrictSchema):
+    container = fields.String(load_default=None, validate=validate.Length(1, 64))
+
+
 @bp.get("/<batch_id>/label.png", defaults={"fmt": "png"})
 @bp.get("/<batch_id>/label.svg", defaults={"fmt": "svg"})
 @requires_roles("enterprise", "regulator")
 def label(batch_id: str, fmt: str):
+    container = load_query(LabelQuery())["container"]
     batch = batches.visible_batch(batch_id, current_principal())
-    identifier = _identifier(batch, request.args.get("container") or None)
+    identifier = _identifier(batch, container)
     etag = hashlib.sha256(f"{LABEL_VERSION}:{fmt}:{identifier.token}".encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
         return _cached(b"", fmt, etag)

@@ -337,3 +337,12 @@ def test_history_svg_draws_the_genealogy(client, auth, story):
     text = "".join(root.itertext())
     assert "AA-2026-001" in text and "Distributor" in text
     assert "<script" not in response.text
+
+
+@pytest.mark.parametrize(
+    "query", ["cas_rn=", "cas_rn=108-24-8", "since=2001-01-01T00:00:00Z&until=2000-01-01T00:00:00Z"]
+)
+def test_bad_export_filters_are_refused_before_streaming(client, auth, query):
+    for fmt in ("ndjson", "csv"):
+        response = client.get(f"/api/v1/exports/events.{fmt}?{query}", headers=auth("regulator"))
+        assert response.status_code == 422
