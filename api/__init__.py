@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import config, database, errors, observability, transactions
+from api import config, database, errors, observability, oidc, transactions
 from registry import ledger as registry_ledger
 from registry import signing
 from registry.db import db
@@ -27,6 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     signing.init_app(app, app.config["KEYS_DIR"])
     registry_ledger.init_app(app)
+    oidc.init_app(app)
     database.init_app(app)
     errors.init_app(app)
     observability.init_app(app)

@@ -41,6 +41,7 @@ class AccessQuery(PageQuery):
     organization_id = fields.String(load_default=None, validate=validate.Length(1, 64))
     action = fields.String(load_default=None, validate=validate.Length(1, 64))
     object_id = fields.String(load_default=None, validate=validate.Length(1, 64))
+    person_hash = fields.String(load_default=None, validate=validate.Length(64, 64))
     since = fields.AwareDateTime(format="iso", load_default=None)
     until = fields.AwareDateTime(format="iso", load_default=None)
 
@@ -55,6 +56,7 @@ def record_json(record: Any) -> dict[str, Any]:
         "action": record.action,
         "object_id": record.object_id,
         "query": record.query,
+        "person_hash": record.person_hash,
     }
 
 

@@ -8,6 +8,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
+from api import oidc
 from registry import credentials
 from registry.credentials import Principal
 from registry.errors import Forbidden, NotFound, Unauthenticated
@@ -31,7 +32,10 @@ def _authenticate() -> Principal:
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
         raise Unauthenticated("Use the Bearer scheme: Authorization: Bearer <credential>.")
-    return credentials.authenticate(credential.strip())
+    credential = credential.strip()
+    if oidc.looks_like_jwt(credential):
+        return oidc.authenticate(credential)
+    return credentials.authenticate(credential)
 
 
 def requires_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

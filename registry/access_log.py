@@ -32,6 +32,7 @@ def record_lookup(viewer: Principal, action: str, object_id: str | None, query: 
             action=action,
             object_id=object_id,
             query=query[:500] or None,
+            person_hash=viewer.person_hash,
         )
     )
     db.session.commit()
@@ -43,6 +44,7 @@ class AccessFilter:
     organization_id: str | None = None
     action: str | None = None
     object_id: str | None = None
+    person_hash: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -56,6 +58,7 @@ def list_lookups(where: AccessFilter, limit: int | None, cursor: str | None) -> 
         (AccessRecord.organization_id, where.organization_id),
         (AccessRecord.action, where.action),
         (AccessRecord.object_id, where.object_id),
+        (AccessRecord.person_hash, where.person_hash),
     ):
         if value is not None:
             query = query.where(column == value)

@@ -23,6 +23,8 @@ class Principal:
     credential_id: str
     role: str
     organization_id: str | None = None
+    # A person's identity number from an identity platform's token, as a keyed hash only.
+    person_hash: str | None = None
 
 
 @dataclass(frozen=True)

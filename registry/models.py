@@ -374,3 +374,5 @@ class AccessRecord(db.Model):
     action: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))
     query: Mapped[str | None] = mapped_column(String(500))
+    # The person behind an identity-platform token: a keyed hash, never the number itself.
+    person_hash: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -38,6 +38,12 @@ def get_organization(organization_id: str) -> Organization:
     return organization
 
 
+def organization_by_code(enterprise_code: str) -> Organization | None:
+    """The organisation with this enterprise code (as written, or with a branch dash)."""
+    code = enterprise_code.replace("-", "")
+    return db.session.scalar(select(Organization).where(Organization.enterprise_code == code))
+
+
 def list_organizations(
     enterprise_code: str | None, limit: int | None, cursor: str | None
 ) -> Page[Organization]:
