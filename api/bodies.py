@@ -23,6 +23,7 @@ def load_json(schema: Schema) -> Any:
         raise ApiProblem(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiProblem(400, "body_not_object", "The body must be a JSON object.")
+    refuse_nul(data)
     return schema.load(data)
 
 
@@ -40,4 +41,31 @@ def load_query(schema: Schema) -> Any:
                 for n in repeated
             ],
         )
-    return schema.load(args.to_dict())
+    values = args.to_dict()
+    refuse_nul(values)
+    return schema.load(values)
+
+
+def refuse_nul(data: Any, path: str = "") -> None:
+    """No text may hold a NUL character: PostgreSQL cannot store one, and no field needs it."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise ApiProblem(
+                422,
+                "validation_failed",
+                "Some fields are missing, unknown or of the wrong type.",
+                errors=[
+                    {
+                        "field": path or "body",
+                        "message": "NUL characters are not allowed.",
+                        "code": "invalid_character",
+                    }
+                ],
+            )
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            refuse_nul(key, path or "body")
+            refuse_nul(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            refuse_nul(value, f"{path}.{index}" if path else str(index))

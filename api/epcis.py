@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from api.access_log import audited
 from api.auth import current_principal, requires_roles
-from api.bodies import load_query
+from api.bodies import load_query, refuse_nul
 from api.errors import ApiProblem
 from api.schemas.common import QueryInteger, StrictSchema
 from api.transactions import write_route
@@ -158,6 +158,7 @@ def capture():
     document = _document_body()
     if not isinstance(document, dict):
         raise ApiProblem(400, "body_not_object", "The body must be a JSON object.")
+    refuse_nul(document)
     captured = epcis_capture.capture(
         document, current_principal(), current_app.config["PUBLIC_URL"]
     )

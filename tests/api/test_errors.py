@@ -143,3 +143,22 @@ def test_callers_request_id_is_echoed_and_unsafe_ones_replaced(client):
     replaced = client.get("/healthz", headers={"X-Request-ID": "bad id; drop"})
     assert replaced.headers["X-Request-ID"] != "bad id; drop"
     assert replaced.headers["X-Request-ID"].isalnum()
+
+
+def test_nul_characters_are_refused_everywhere(client, auth):
+    """PostgreSQL cannot store NUL; no field needs it. Refused as a 422, never a 500."""
+    regulator = auth("regulator")
+    query = client.get(
+        "/api/v1/reports/mass-balance?organization_id=a%00b"
+        "&since=2020-01-01T00:00:00Z&until=2021-01-01T00:00:00Z",
+        headers=regulator,
+    )
+    assert query.status_code == 422
+    assert query.json["errors"][0]["code"] == "invalid_character"
+    body = client.post(
+        "/api/v1/organizations",
+        json={"name": "Bad\u0000Name", "enterprise_code": "0100109106"},
+        headers=auth("admin"),
+    )
+    assert body.status_code == 422
+    assert body.json["errors"][0]["field"] == "name"
