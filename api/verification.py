@@ -73,11 +73,5 @@ def verification_page(token: str):
         return signed_answer(result)
     html = render_template("verify.html", result=result)
     response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cache-Control"] = "no-store"
     return response
