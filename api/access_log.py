@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
-from api.schemas.common import PageQuery, page_json
+from api.schemas.common import PageQuery, moment, page_json
 from registry import access_log
 
 bp = Blueprint("access_log", __name__, url_prefix="/api/v1/access-log")
@@ -42,8 +42,8 @@ class AccessQuery(PageQuery):
     action = fields.String(load_default=None, validate=validate.Length(1, 64))
     object_id = fields.String(load_default=None, validate=validate.Length(1, 64))
     person_hash = fields.String(load_default=None, validate=validate.Length(64, 64))
-    since = fields.AwareDateTime(format="iso", load_default=None)
-    until = fields.AwareDateTime(format="iso", load_default=None)
+    since = moment(load_default=None)
+    until = moment(load_default=None)
 
 
 def record_json(record: Any) -> dict[str, Any]:

@@ -8,32 +8,23 @@ from marshmallow import fields, validate
 from api.access_log import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
-from api.schemas.common import PageQuery, StrictSchema, page_json
-from api.schemas.reports import report_json
+from api.schemas.common import PageQuery, StrictSchema, moment, page_json
+from api.schemas.reports import EventFilterQuery, report_json
 from registry import mass_balance
-from registry.event_queries import EVENT_TYPES, EventFilter, list_events
+from registry.event_queries import EventFilter, list_events
 from registry.event_records import event_record
 
 bp = Blueprint("events", __name__, url_prefix="/api/v1")
 
 
-def _moment(**kwargs) -> fields.AwareDateTime:
-    return fields.AwareDateTime(format="iso", **kwargs)
-
-
-class EventQuery(PageQuery):
-    cas_rn = fields.String(load_default=None, validate=validate.Length(max=20))
-    organization_id = fields.String(load_default=None, validate=validate.Length(1, 64))
-    type = fields.String(load_default=None, validate=validate.OneOf(EVENT_TYPES))
-    control_list = fields.String(load_default=None, validate=validate.Length(1, 64))
-    since = _moment(load_default=None)
-    until = _moment(load_default=None)
+class EventQuery(EventFilterQuery, PageQuery):
+    pass
 
 
 class MassBalanceQuery(StrictSchema):
     organization_id = fields.String(required=True, validate=validate.Length(1, 64))
-    since = _moment(required=True)
-    until = _moment(required=True)
+    since = moment(required=True)
+    until = moment(required=True)
     cas_rn = fields.String(load_default=None, validate=validate.Length(max=20))
 
 

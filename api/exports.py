@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, stream_with_context
-from marshmallow import fields, validate
 
 from api.access_log import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
-from api.schemas.common import StrictSchema
+from api.schemas.reports import EventFilterQuery
 from registry.db import db
-from registry.event_queries import EVENT_TYPES, EventFilter, filtered
+from registry.event_queries import EventFilter, filtered
 from registry.event_records import event_record
 from registry.models import Event
 
@@ -51,15 +50,6 @@ CSV_COLUMNS = (
 )
 
 
-class ExportQuery(StrictSchema):
-    cas_rn = fields.String(load_default=None, validate=validate.Length(max=20))
-    organization_id = fields.String(load_default=None, validate=validate.Length(1, 64))
-    type = fields.String(load_default=None, validate=validate.OneOf(EVENT_TYPES))
-    control_list = fields.String(load_default=None, validate=validate.Length(1, 64))
-    since = fields.AwareDateTime(format="iso", load_default=None)
-    until = fields.AwareDateTime(format="iso", load_default=None)
-
-
 def _records() -> Iterator[dict[str, Any]]:
     """The matching event records, read only when the body is streamed.
 
@@ -67,7 +57,7 @@ def _records() -> Iterator[dict[str, Any]]:
     is sent. The query runs inside the stream: the request's own session is closed once the
     view returns (its teardown), and a server-side cursor does not outlive its transaction.
     """
-    where = EventFilter(**load_query(ExportQuery()))
+    where = EventFilter(**load_query(EventFilterQuery()))
     # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
     query = (
         filtered(current_principal(), where)

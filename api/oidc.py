@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,13 @@ def person_hash(identity_number: str) -> str:
 
 def _person_key() -> bytes:
     """The secret, kept beside the signing keys (so servers sharing keys share it too)."""
-    path = Path(current_app.config["KEYS_DIR"]) / PERSON_KEY_FILE
+    return _person_key_in(str(Path(current_app.config["KEYS_DIR"]) / PERSON_KEY_FILE))
+
+
+@cache
+def _person_key_in(location: str) -> bytes:
+    """Read once per process: the key never changes once written."""
+    path = Path(location)
     if not path.exists():
         # Written whole under another name, then linked into place: a worker racing us
         # either wins (and we read its key) or loses, never reads half a key.

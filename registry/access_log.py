@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from registry.credentials import Principal
 from registry.db import begin_write, db, new_id, utcnow
-from registry.errors import InvalidInput
+from registry.event_queries import check_period
 from registry.models import AccessRecord
 from registry.pagination import Page, paginate
 
@@ -50,8 +50,7 @@ class AccessFilter:
 
 
 def list_lookups(where: AccessFilter, limit: int | None, cursor: str | None) -> Page[AccessRecord]:
-    if where.since and where.until and where.since >= where.until:
-        raise InvalidInput("until", "until must be after since.", "bad_period")
+    check_period(where.since, where.until)
     query = select(AccessRecord)
     for column, value in (
         (AccessRecord.credential_id, where.credential_id),

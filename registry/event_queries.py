@@ -39,6 +39,12 @@ EVENT_TYPES = (
 )
 
 
+def check_period(since: datetime | None, until: datetime | None) -> None:
+    """A period ends after it starts (either end may be open)."""
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("until", "until must be after since.", "bad_period")
+
+
 @dataclass(frozen=True)
 class EventFilter:
     cas_rn: str | None = None
@@ -55,8 +61,7 @@ def filtered(viewer: Principal, where: EventFilter) -> Select[tuple[Event]]:
     An enterprise sees the events that concern its own stock; naming another organisation
     simply finds none, as for batches.
     """
-    if where.since and where.until and where.since >= where.until:
-        raise InvalidInput("until", "until must be after since.", "bad_period")
+    check_period(where.since, where.until)
     query = select(Event)
     if viewer.role == "enterprise":
         query = query.where(Event.organization_id == viewer.organization_id)

@@ -129,10 +129,13 @@ def verify_ledger(progress: Callable[[int], None] | None = None) -> Report:
 
 
 def _check_checkpoint_signatures(checkpoints: list[LedgerCheckpoint]) -> None:
+    keys_of: dict[str, list[notes.Verifier]] = {}  # per origin: built once, not per checkpoint
     for checkpoint in checkpoints:
+        if checkpoint.origin not in keys_of:
+            keys_of[checkpoint.origin] = verifiers(checkpoint.origin)
         try:
             signed = notes.open_checkpoint(
-                checkpoint.note, verifiers(checkpoint.origin), checkpoint.origin
+                checkpoint.note, keys_of[checkpoint.origin], checkpoint.origin
             )
         except notes.NoteError as error:
             raise _Tampered(

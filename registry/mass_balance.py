@@ -24,9 +24,10 @@ from sqlalchemy import select
 
 from registry.credentials import Principal
 from registry.db import db, utcnow
-from registry.errors import InvalidInput, NotFound
+from registry.errors import NotFound
+from registry.event_queries import check_period
 from registry.identifiers import parse_cas_rn
-from registry.models import Batch, Event, Licence, Organization, Substance, Transfer
+from registry.models import Batch, Event, Licence, Organization, Transfer
 from registry.quantities import Amount, pure_grams
 
 CUSTODY_STARTS = ("registered", "created", "received", "returned")
@@ -117,8 +118,7 @@ def mass_balance(
     thresholds: Thresholds | None = None,
 ) -> Report:
     """The organisation's balance per substance (and dimension) over [since, until)."""
-    if since >= until:
-        raise InvalidInput("until", "until must be after since.", "bad_period")
+    check_period(since, until)
     organization = _check_viewer(viewer, organization_id)
     thresholds = thresholds or Thresholds()
     substance = parse_cas_rn(cas_rn) if cas_rn is not None else None
@@ -143,13 +143,12 @@ def mass_balance(
         for e in reversed(history)  # the first custody start wins
         if e.type in CUSTODY_STARTS and e.organization_id == organization_id
     }
-    names = dict(db.session.execute(select(Substance.cas_rn, Substance.name)).all())
     lines: dict[tuple[str | None, str], Line] = {}
 
     def line_of(batch: Batch) -> Line:
         key = (batch.cas_rn, batch.dimension)
         if key not in lines:
-            lines[key] = Line(batch.cas_rn, names.get(batch.cas_rn, ""), batch.dimension)
+            lines[key] = Line(batch.cas_rn, batch.substance.name, batch.dimension)
         return lines[key]
 
     def pure(batch: Batch, micro: int) -> Decimal | None:

@@ -29,6 +29,21 @@ def tamper(app, statement: str, **params) -> None:
         db.session.commit()
 
 
+def forge_copy(app, source_index: int, forged_id: str, at_index: int) -> None:
+    """Insert, behind the API's back, a copy of the event at ``source_index`` with another
+    id, claiming ledger index ``at_index``."""
+    with app.app_context():
+        columns = [c.name for c in db.metadata.tables["events"].columns]
+    values = {"id": f"'{forged_id}'", "ledger_index": str(at_index)}
+    tamper(
+        app,
+        f"INSERT INTO events ({', '.join(columns)}) "
+        f"SELECT {', '.join(values.get(c, c) for c in columns)} "
+        "FROM events WHERE ledger_index = :source",
+        source=source_index,
+    )
+
+
 def event_id_at(app, index: int) -> str:
     with app.app_context():
         return db.session.scalar(
@@ -88,31 +103,17 @@ def test_swapped_events_are_named_as_reordered(app, runner, recorded):
 
 def test_an_inserted_event_is_named(app, runner, recorded):
     """A forged event pushed into the middle: every later row shifted by one."""
-    with app.app_context():
-        columns = [c.name for c in db.metadata.tables["events"].columns]
-    listed = ", ".join(columns)
-    chosen = ", ".join(
-        "'FORGED00000000000000000000'" if c == "id" else "5" if c == "ledger_index" else c
-        for c in columns
-    )
     # Shift entries 5.. up by one (in two steps: ledger_index is unique), then fill the gap.
     tamper(app, "UPDATE events SET ledger_index = ledger_index + 100 WHERE ledger_index >= 5")
     tamper(app, "UPDATE events SET ledger_index = ledger_index - 99 WHERE ledger_index >= 105")
-    tamper(app, f"INSERT INTO events ({listed}) SELECT {chosen} FROM events WHERE ledger_index = 4")
+    forge_copy(app, 4, "FORGED00000000000000000000", 5)
     code, output = verify(runner)
     assert code == 1
     assert "entry 5 (event FORGED00000000000000000000): inserted" in output
 
 
 def test_an_event_appended_behind_the_ledger_is_named(app, runner, recorded):
-    with app.app_context():
-        columns = [c.name for c in db.metadata.tables["events"].columns]
-    listed = ", ".join(columns)
-    chosen = ", ".join(
-        "'FORGED00000000000000000001'" if c == "id" else "12" if c == "ledger_index" else c
-        for c in columns
-    )
-    tamper(app, f"INSERT INTO events ({listed}) SELECT {chosen} FROM events WHERE ledger_index = 0")
+    forge_copy(app, 0, "FORGED00000000000000000001", 12)
     code, output = verify(runner)
     assert code == 1
     assert "entry 12 (event FORGED00000000000000000001): inserted" in output

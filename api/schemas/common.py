@@ -54,6 +54,11 @@ class QueryInteger(fields.Integer):
         return int(value)
 
 
+def moment(**kwargs: Any) -> fields.AwareDateTime:
+    """An RFC 3339 date-time with its offset (a naive time is refused)."""
+    return fields.AwareDateTime(format="iso", **kwargs)
+
+
 class PageQuery(StrictSchema):
     limit = QueryInteger(load_default=None)
     cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))

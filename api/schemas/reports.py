@@ -1,14 +1,30 @@
-"""How a mass-balance report is written: declared units and pure-substance kilograms."""
+"""Reports: the event filters they take, and how a mass balance is written (declared units
+and pure-substance kilograms)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from marshmallow import fields, validate
+
+from api.schemas.common import StrictSchema, moment
+from registry.event_queries import EVENT_TYPES
 from registry.mass_balance import Line, Report
 from registry.quantities import Amount, decimal_text
 
 DISPLAY_UNIT = {"mass": "kg", "volume": "L"}
+
+
+class EventFilterQuery(StrictSchema):
+    """The filters of the events list, its exports: what EventFilter takes."""
+
+    cas_rn = fields.String(load_default=None, validate=validate.Length(max=20))
+    organization_id = fields.String(load_default=None, validate=validate.Length(1, 64))
+    type = fields.String(load_default=None, validate=validate.OneOf(EVENT_TYPES))
+    control_list = fields.String(load_default=None, validate=validate.Length(1, 64))
+    since = moment(load_default=None)
+    until = moment(load_default=None)
 
 
 def _kg(grams: Decimal) -> dict[str, str]:

@@ -126,6 +126,18 @@ def test_each_role(app, client, auth, provider):
     assert client.get("/api/v1/api-keys", headers=bearer(admin)).status_code == 200
 
 
+def admin_claims(provider) -> dict:
+    """Claims a forger would want: valid in every way but the signature."""
+    now = int(time.time())
+    return {
+        "iss": provider.issuer,
+        "aud": AUDIENCE,
+        "sub": "x",
+        "exp": now + 300,
+        "chemtrace_role": "admin",
+    }
+
+
 def forged_hs256(provider) -> str:
     """HS256 signed with the RSA public key's PEM as the secret: the classic confusion."""
     pem = (
@@ -141,29 +153,15 @@ def forged_hs256(provider) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
     header = b64(json.dumps({"alg": "HS256", "kid": "rsa-1", "typ": "JWT"}).encode())
-    now = int(time.time())
-    claims = {
-        "iss": provider.issuer,
-        "aud": AUDIENCE,
-        "sub": "x",
-        "exp": now + 300,
-        "chemtrace_role": "admin",
-    }
+    claims = admin_claims(provider)
     body = b64(json.dumps(claims).encode())
     signature = hmac.new(pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
     return f"{header}.{body}.{b64(signature)}"
 
 
 def unsigned(provider) -> str:
-    now = int(time.time())
     return jwt.encode(
-        {
-            "iss": provider.issuer,
-            "aud": AUDIENCE,
-            "sub": "x",
-            "exp": now + 300,
-            "chemtrace_role": "admin",
-        },
+        admin_claims(provider),
         key=None,
         algorithm="none",
     )
@@ -171,15 +169,8 @@ def unsigned(provider) -> str:
 
 def _unknown_kid(provider) -> str:
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = int(time.time())
     return jwt.encode(
-        {
-            "iss": provider.issuer,
-            "aud": AUDIENCE,
-            "sub": "x",
-            "exp": now + 300,
-            "chemtrace_role": "admin",
-        },
+        admin_claims(provider),
         stranger,
         algorithm="RS256",
         headers={"kid": "stranger"},
