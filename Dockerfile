@@ -18,9 +18,12 @@ WORKDIR /src
 # The whole context (trimmed by .dockerignore): pyproject.toml, README.md, the packages,
 # and openapi.yaml, which api/openapi.yaml links to.
 COPY . .
+# The dependencies are exactly the pinned, hash-checked ones of requirements-runtime.lock.
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/wheels . \
     && python -m venv /opt/venv \
-    && /opt/venv/bin/python -m pip install --no-cache-dir /tmp/wheels/*.whl
+    && /opt/venv/bin/python -m pip install --no-cache-dir --require-hashes \
+       -r requirements-runtime.lock \
+    && /opt/venv/bin/python -m pip install --no-cache-dir --no-deps /tmp/wheels/*.whl
 
 # ---- runtime: the venv only, no build context, no compilers ----
 FROM python:3.11-slim-bookworm AS runtime

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from api import config, database, errors, headers, observability, oidc, transactions
+from api import config, database, errors, headers, limits, observability, oidc, transactions
 from registry import ledger as registry_ledger
 from registry import signing
 from registry.db import db
@@ -32,6 +32,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     observability.init_app(app)
     headers.init_app(app)
+    limits.init_app(app)
     transactions.init_app(app)
     _register_blueprints(app)
 

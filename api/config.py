@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
+from limits import parse_many
 
 from registry.mass_balance import Thresholds
 
@@ -43,6 +44,13 @@ def from_environment() -> dict[str, Any]:
             reporting_threshold_g=Decimal(_positive("CHEMTRACE_REPORTING_THRESHOLD_KG", 100))
             * 1000,
         ),
+        # Rate limits, in the `limits` notation ("100/second;2000/minute"); see api/limits.py.
+        "RATELIMIT_ENABLED": os.environ.get("CHEMTRACE_RATE_LIMITS", "on") != "off",
+        "RATE_LIMIT_PER_CREDENTIAL": _rate("CHEMTRACE_RATE_LIMIT_PER_CREDENTIAL", "100/second"),
+        "RATE_LIMIT_PER_ADDRESS": _rate("CHEMTRACE_RATE_LIMIT_PER_ADDRESS", "200/second"),
+        "RATE_LIMIT_FAILED_AUTH": _rate("CHEMTRACE_RATE_LIMIT_FAILED_AUTH", "10/minute"),
+        # Reverse proxies in front of the service whose X-Forwarded-* headers are believed.
+        "PROXY_HOPS": _whole("CHEMTRACE_PROXY_HOPS", 0),
     }
     if os.environ.get("CHEMTRACE_KEYS_DIR"):
         # Several servers share one set of signing keys through a shared directory.
@@ -51,16 +59,46 @@ def from_environment() -> dict[str, Any]:
 
 
 def _positive(name: str, default: int) -> int:
+    return _whole(name, default, minimum=1)
+
+
+def _whole(name: str, default: int, minimum: int = 0) -> int:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {raw!r}")
     return int(raw)
+
+
+def _rate(name: str, default: str) -> str:
+    value = os.environ.get(name, default)
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be limits like '100/second;2000/minute', got {value!r}"
+        ) from None
+    return value
 
 
 def engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith("sqlite"):
-        # One connection per thread; WAL and busy_timeout are set on connect (registry.db).
+        # One connection per thread; a writer waits up to `timeout` seconds for another (WAL
+        # is set on connect, registry.db).
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    # Fail fast when the server is down or unreachable: a request waits at most a few seconds
+    # for a connection, then gets 503 instead of hanging; pre-ping drops connections that
+    # died while the server was away, so the pool recovers by itself when it is back.
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 10,
+        "pool_timeout": _positive("CHEMTRACE_DB_POOL_TIMEOUT", 5),
+        "connect_args": {
+            "connect_timeout": _positive("CHEMTRACE_DB_CONNECT_TIMEOUT", 3),
+            # Unacknowledged data on a dead network path is given up after this long.
+            "tcp_user_timeout": 10_000,
+            "keepalives_idle": 30,
+        },
+    }

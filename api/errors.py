@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, json
 from marshmallow import ValidationError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from registry import errors as domain
@@ -40,6 +41,18 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.Unauthenticated: 401,
     domain.Forbidden: 403,
 }
+
+
+# What the database driver raises when the server is down, unreachable, restarting or too
+# busy (a lock wait or a pool wait that ran out): the request changed nothing and may be
+# retried, so the answer is 503 with Retry-After, not a 500.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+)
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiProblem(Exception):
@@ -127,6 +140,20 @@ def init_app(app: Flask) -> None:
         status = next(s for cls, s in DOMAIN_STATUS.items() if isinstance(exc, cls))
         extra = {"errors": field_errors(exc.field_errors)} if exc.field_errors else {}
         return problem(status, exc.code, exc.detail, title=exc.title, **extra)
+
+    def _database_unavailable(exc: Exception) -> Response:
+        # The driver's class name only: its message can quote the statement and parameters.
+        cause = getattr(exc, "orig", None) or exc
+        log.warning("database unavailable: %s", type(cause).__name__)
+        return problem(
+            503,
+            "database_unavailable",
+            "The database cannot be reached right now; nothing was changed. Retry later.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, _database_unavailable)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -1,8 +1,10 @@
-"""Ed25519 signing keys with a lifecycle: next, current, retired.
+"""Ed25519 signing keys with a lifecycle: next, current, retired, and compromised.
 
 Keys live as PEM files (mode 0600) in one directory, with ``keys.json`` recording each
 key's state. Several servers share keys by sharing the directory. The next key is
-published before it signs anything; a retired key keeps verifying what it signed.
+published before it signs anything; a retired key keeps verifying what it signed. A key
+marked compromised from a moment on never signs again, and stays published with that
+moment, so that verifiers can refuse what someone else may have signed with it since.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-STATES = ("next", "current", "retired")
+STATES = ("next", "current", "retired", "compromised")
 STATE_FILE = "keys.json"
 
 
@@ -43,13 +45,14 @@ class SigningKey:
     state: str
     private_key: Ed25519PrivateKey
     created_at: str
+    compromised_since: datetime | None = None
 
     @property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
     def jwk(self) -> dict[str, str]:
-        return {
+        jwk = {
             "kty": "OKP",
             "crv": "Ed25519",
             "x": b64url(raw_public(self.public_key)),
@@ -58,6 +61,9 @@ class SigningKey:
             "use": "sig",
             "status": self.state,
         }
+        if self.compromised_since is not None:
+            jwk["compromised_since"] = self.compromised_since.isoformat().replace("+00:00", "Z")
+        return jwk
 
 
 class KeyStore:
@@ -84,10 +90,17 @@ class KeyStore:
         found = []
         for kid_hex, entry in states.items():
             private_key = _load(self.directory / f"{kid_hex}.pem")
+            since = entry.get("compromised_since")
             found.append(
-                SigningKey(bytes.fromhex(kid_hex), entry["state"], private_key, entry["created_at"])
+                SigningKey(
+                    bytes.fromhex(kid_hex),
+                    entry["state"],
+                    private_key,
+                    entry["created_at"],
+                    datetime.fromisoformat(since) if since else None,
+                )
             )
-        order = {state: i for i, state in enumerate(("current", "next", "retired"))}
+        order = {state: i for i, state in enumerate(("current", "next", "retired", "compromised"))}
         return sorted(found, key=lambda k: (order[k.state], k.created_at))
 
     def current(self) -> SigningKey:
@@ -126,6 +139,30 @@ class KeyStore:
                 entry["state"] = "current"
                 break
         states[self._create()] = _entry("next")
+        self._save(states)
+        return self.current()
+
+    def mark_compromised(self, kid: bytes, since: datetime) -> SigningKey:
+        """``kid`` is compromised from ``since`` on: it never signs again (if it was the
+        current key, the next one takes over at once) and it stays published, so that
+        verifiers can refuse what was signed with it since. Returns the current key."""
+        if since.tzinfo is None:
+            raise ValueError("the compromise moment needs a time zone")
+        states = self._states()
+        entry = states.get(kid.hex())
+        if entry is None:
+            raise LookupError(f"no key {b64url(kid)} in {self.directory}")
+        if entry["state"] == "current":
+            self.rotate()
+            states = self._states()
+            entry = states[kid.hex()]
+        elif entry["state"] == "next":
+            states[self._create()] = _entry("next")
+        earlier = entry.get("compromised_since")
+        if earlier and datetime.fromisoformat(earlier) <= since:
+            since = datetime.fromisoformat(earlier)  # a later report never narrows the window
+        entry["state"] = "compromised"
+        entry["compromised_since"] = since.astimezone(UTC).isoformat(timespec="seconds")
         self._save(states)
         return self.current()
 
@@ -180,3 +217,12 @@ def public_keys_from_jwks(jwks: dict) -> dict[bytes, Ed25519PublicKey]:
             public = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
             found[b64url_decode(jwk["kid"])] = public
     return found
+
+
+def compromised_since(jwks: dict) -> dict[bytes, str]:
+    """The keys of a JWK set marked compromised, by kid, with the moment they were."""
+    return {
+        b64url_decode(jwk["kid"]): jwk["compromised_since"]
+        for jwk in jwks.get("keys", [])
+        if jwk.get("status") == "compromised" and "kid" in jwk and "compromised_since" in jwk
+    }

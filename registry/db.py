@@ -67,6 +67,7 @@ WRITE_TRANSACTION = "chemtrace_write"
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     # WAL lets readers proceed while one writer commits; foreign keys are off by default.
+    # How long a writer waits for another is the driver's `timeout` (the engine options).
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
@@ -75,7 +76,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

@@ -40,6 +40,8 @@ from registry.models import Facility, Transfer
 
 UOM_UNITS = {"KGM": "kg", "GRM": "g", "TNE": "t", "LTR": "L", "MLT": "mL", "MTQ": "m3"}
 COMMISSIONING = {"commissioning", "creating_class_instance"}
+# As many events as a bulk registration takes batches: one capture is one transaction.
+MAX_EVENTS = 1000
 
 
 class CaptureRefused(Unprocessable):
@@ -70,6 +72,19 @@ class Captured:
 def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
     """Record every event of ``document``; raise :class:`CaptureRefused` naming each one
     that cannot be, after checking them all. The caller rolls back on refusal."""
+    body = document.get("epcisBody") if isinstance(document, dict) else None
+    event_list = body.get("eventList") if isinstance(body, dict) else None
+    if isinstance(event_list, list) and len(event_list) > MAX_EVENTS:
+        raise CaptureRefused(
+            f"A capture takes at most {MAX_EVENTS} events; split the document.",
+            field_errors=[
+                FieldError(
+                    "epcisBody.eventList",
+                    f"{len(event_list)} events; at most {MAX_EVENTS}.",
+                    "too_many_events",
+                )
+            ],
+        )
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         raise CaptureRefused(

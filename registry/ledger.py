@@ -300,9 +300,10 @@ def checkpoint_is_stale(checkpoint: LedgerCheckpoint | None) -> bool:
 
 def verifiers(origin: str | None = None) -> list[notes.Verifier]:
     """Note verifier keys for every signing key under the log's origin: the current key
-    first, then the next one (published before it signs) and the retired ones."""
+    first, then the next one (published before it signs), the retired ones, and the
+    compromised ones (their checkpoints from before the compromise stay checkable)."""
     name = origin or settings().origin
-    order = {"current": 0, "next": 1, "retired": 2}
+    order = {"current": 0, "next": 1, "retired": 2, "compromised": 3}
     keys = sorted(signer().keys.all_keys(), key=lambda k: order[k.state])
     return [notes.verifier(name, key.public_key) for key in keys]
 

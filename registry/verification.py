@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crypto.tokens import TokenError
 from registry.db import db, utcnow
-from registry.models import Batch, Container, Organization, Transfer
+from registry.models import Batch, Container, Identifier, Organization, Transfer
 from registry.signing import kid_text, signer
 
 # A label URL carries the token after /v/; anything else is taken as the token itself.
@@ -67,7 +68,13 @@ def verify(token_or_url: str) -> Verification:
         claims, kid = signer().verify(token_from(token_or_url))
     except TokenError as exc:
         return Verification(False, exc.reason, exc.detail, None, None, None, checked_at)
-    batch = db.session.get(Batch, claims.subject)
+    refused = _signed_since_compromise(token_from(token_or_url), kid)
+    if refused is not None:
+        return Verification(
+            False, "key_compromised", refused, kid_text(kid), None, None, checked_at
+        )
+    # The batch with its substance and its holder, in one query: the status lookup.
+    batch = db.session.get(Batch, claims.subject, options=[joinedload(Batch.holder)])
     if batch is None:
         return Verification(
             False,
@@ -107,8 +114,29 @@ def verify(token_or_url: str) -> Verification:
     )
 
 
+def _signed_since_compromise(token: str, kid: bytes) -> str | None:
+    """Why a token signed with a compromised key is refused, or None if it is not.
+
+    Whoever holds a stolen key can sign any batch id with any issue time, so neither is
+    believed: the token must be one the registry itself recorded issuing, before the key
+    was compromised."""
+    key = signer().keys.by_kid().get(kid)
+    if key is None or key.compromised_since is None:
+        return None
+    issued_at = db.session.scalar(
+        select(Identifier.issued_at).where(Identifier.token == token.upper())
+    )
+    if issued_at is not None and issued_at < key.compromised_since:
+        return None
+    since = key.compromised_since.isoformat().replace("+00:00", "Z")
+    return (
+        f"The key that signed this label was compromised on {since}, and this label is not "
+        "one the registry issued before then."
+    )
+
+
 def _public_batch(batch: Batch) -> dict[str, Any]:
-    holder = db.session.get(Organization, batch.holder_organization_id)
+    holder = batch.holder
     body: dict[str, Any] = {
         "id": batch.id,
         "cas_rn": batch.cas_rn,

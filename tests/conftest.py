@@ -7,7 +7,9 @@ database made for the test run, never at one you care about.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,8 +128,16 @@ def validate_against_contract(response: Any) -> None:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    # Rate limits are off here: the fuzzer and the matrices send far more requests, and
+    # failed authentications, than any limit allows. tests/api/test_rate_limits.py turns
+    # them on.
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "DATA_DIR": tmp_path, "TESTING": True}
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": tmp_path,
+            "TESTING": True,
+            "RATELIMIT_ENABLED": False,
+        }
     )
     app.test_client_class = ContractClient
     with app.app_context():
@@ -182,3 +192,18 @@ def auth(app: Flask) -> Callable[..., dict[str, str]]:
             return {"Authorization": f"Bearer {issued.secret}"}
 
     return make
+
+
+@pytest.fixture
+def logs(app: Flask) -> Iterator[Callable[[], str]]:
+    """``logs()`` → everything logged since, as the service writes it (JSON lines), at DEBUG."""
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(root.handlers[0].formatter)
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream.getvalue
+    root.removeHandler(handler)
+    root.setLevel(level)

@@ -61,10 +61,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def running_service(database_url: str, data_dir: Path, workers: int = 2) -> Iterator[LiveService]:
-    """``chemtrace serve`` on a free loopback port until the block ends."""
-    port = free_port()
+def start_server(
+    database_url: str, data_dir: Path, workers: int = 2, port: int | None = None
+) -> tuple[subprocess.Popen[str], LiveService]:
+    """``chemtrace serve`` on a loopback port, ready; the server in its own process group,
+    so that a test can kill it whole."""
+    port = port or free_port()
     env = {
         **os.environ,
         "CHEMTRACE_DATA_DIR": str(data_dir),
@@ -73,30 +75,42 @@ def running_service(database_url: str, data_dir: Path, workers: int = 2) -> Iter
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
     # The server logs every request; a file, unlike a pipe nobody reads, never fills up.
-    with log_path.open("w") as log_file:
+    with log_path.open("a") as log_file:
         server = subprocess.Popen(
             [chemtrace_command(), "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,
         )
     service = LiveService(f"http://127.0.0.1:{port}", data_dir, env)
+    deadline = time.monotonic() + 60
+    while True:
+        with contextlib.suppress(OSError):
+            if service.get("/readyz")[0] == 200:
+                return server, service
+        if server.poll() is not None:
+            raise RuntimeError(f"chemtrace serve exited: {log_path.read_text()[-5000:]}")
+        if time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("chemtrace serve did not become ready in 60 s")
+        time.sleep(0.2)
+
+
+def stop_server(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGTERM)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError):
-                if service.get("/readyz")[0] == 200:
-                    break
-            if server.poll() is not None:
-                raise RuntimeError(f"chemtrace serve exited: {log_path.read_text()[-5000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("chemtrace serve did not become ready in 60 s")
-            time.sleep(0.2)
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@contextlib.contextmanager
+def running_service(database_url: str, data_dir: Path, workers: int = 2) -> Iterator[LiveService]:
+    """``chemtrace serve`` on a free loopback port until the block ends."""
+    server, service = start_server(database_url, data_dir, workers)
+    try:
         yield service
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)

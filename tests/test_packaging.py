@@ -1,4 +1,5 @@
-"""The wheel (what the Docker image installs) carries every file the service needs at run time.
+"""The wheel (what the Docker image installs) carries every file the service needs at run time,
+and the lock files pin, with hashes, every dependency pyproject.toml asks for.
 
 The wheel is built the way the Dockerfile builds it: from a copy of the Docker build context
 (the source tree minus what .dockerignore excludes), with ``pip wheel --no-deps``. Building
@@ -10,14 +11,19 @@ api/openapi.yaml symlink).
 from __future__ import annotations
 
 import fnmatch
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,3 +133,32 @@ def test_wheel_declares_the_console_script(wheel: zipfile.ZipFile):
     text = wheel.read(entry_points).decode()
     assert "[console_scripts]" in text
     assert "chemtrace = api.cli:main" in text
+
+
+def _pins(lock: Path) -> list[tuple[str, Version]]:
+    """(name, version) of each hashed pin; a name may appear once per environment marker."""
+    text = lock.read_text()
+    pins = re.findall(
+        r"^([A-Za-z0-9._-]+)==([^\s;]+)(?: ;[^\\\n]*)? \\\n    --hash=sha256:[0-9a-f]{64}",
+        text,
+        re.M,
+    )
+    return [(canonicalize_name(name), Version(version)) for name, version in pins]
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("requirements.lock", ["test"]), ("requirements-runtime.lock", [])]
+)
+def test_every_dependency_is_pinned_with_a_hash_that_satisfies_pyproject(lock, extras):
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    for extra in extras:
+        wanted += [Requirement(r) for r in project["optional-dependencies"][extra]]
+    pins = _pins(ROOT / lock)
+    for requirement in wanted:
+        pinned = [v for name, v in pins if name == canonicalize_name(requirement.name)]
+        assert pinned, f"{requirement.name} is not pinned in {lock}: run make lock"
+        for version in pinned:
+            assert requirement.specifier.contains(version, prereleases=True), (requirement, version)
+    # Every line of the lock is a hashed pin, so pip --require-hashes takes it whole.
+    assert len(pins) == len(re.findall(r"^\S+==", (ROOT / lock).read_text(), re.M))

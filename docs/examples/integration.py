@@ -62,6 +62,9 @@ def offline(label_url: str, jwks: dict) -> dict:
     jwk = next(k for k in jwks["keys"] if b64url(k["kid"]) == kid)
     key = COSEKey.new({1: OKP, -1: ED25519, -2: b64url(jwk["x"]), 2: kid, 3: EDDSA})
     claims = cbor2.loads(COSE.new().decode(message, key))
+    if jwk["status"] == "compromised":
+        # Its labels cannot be told from forgeries offline; only the registry can tell.
+        raise SystemExit(f"key compromised since {jwk['compromised_since']}: verify online")
     return {
         "issuer": claims[1],
         "batch": claims[2],

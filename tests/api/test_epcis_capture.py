@@ -183,3 +183,12 @@ def test_consumption_and_disposal(client, producer):
     assert [c["operation"] for c in response.json["captured"]] == ["dispose", "consume"]
     left = client.get(f"/api/v1/batches/{batch['id']}", headers=producer.headers).json
     assert left["quantity"] == {"value": "7", "unit": "kg"}
+
+
+def test_a_capture_of_more_than_1000_events_is_refused_whole(app, client, producer):
+    events = [commissioning(producer, lot=f"LOT-{n}") for n in range(1001)]
+    response = post(client, producer, document(*events))
+    assert response.status_code == 422
+    assert response.json["code"] == "epcis_unmappable"
+    assert response.json["errors"][0]["code"] == "too_many_events"
+    assert count(app, Batch) == 0
