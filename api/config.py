@@ -49,6 +49,10 @@ def from_environment() -> dict[str, Any]:
         "RATE_LIMIT_PER_CREDENTIAL": _rate("CHEMTRACE_RATE_LIMIT_PER_CREDENTIAL", "100/second"),
         "RATE_LIMIT_PER_ADDRESS": _rate("CHEMTRACE_RATE_LIMIT_PER_ADDRESS", "200/second"),
         "RATE_LIMIT_FAILED_AUTH": _rate("CHEMTRACE_RATE_LIMIT_FAILED_AUTH", "10/minute"),
+        # Web origins allowed to call the public routes from a browser (comma-separated).
+        "CORS_ORIGINS": [
+            o.strip() for o in os.environ.get("CHEMTRACE_CORS_ORIGINS", "").split(",") if o.strip()
+        ],
         # Reverse proxies in front of the service whose X-Forwarded-* headers are believed.
         "PROXY_HOPS": _whole("CHEMTRACE_PROXY_HOPS", 0),
     }

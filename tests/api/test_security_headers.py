@@ -1,9 +1,13 @@
-"""Security headers: strict CSP on every page, nosniff everywhere, no CORS."""
+"""Security headers: strict CSP on every page, nosniff everywhere, CORS only where configured."""
 
 from __future__ import annotations
 
+from flask.testing import FlaskClient
+
+from api import create_app
 from api.headers import PAGE_POLICY
 from tests.api.batch_helpers import register
+from tests.conftest import ContractClient
 
 
 def test_pages_get_a_policy_with_no_script_and_no_framing(client, producer, auth):
@@ -36,3 +40,41 @@ def test_every_answer_is_nosniff_and_sends_no_cors(client, producer):
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
         assert answer.headers["Referrer-Policy"] == "no-referrer"
         assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_cors_only_for_configured_origins_on_public_routes(app, database_url, producer, tmp_path):
+    service = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": tmp_path,
+            "KEYS_DIR": app.config["KEYS_DIR"],
+            "RATELIMIT_ENABLED": False,
+            "CORS_ORIGINS": ["https://app.example.vn"],
+        }
+    )
+    service.test_client_class = ContractClient
+    client = service.test_client()
+    batch = register(client, producer)
+    token = {"token": batch["identifier"]["token"]}
+    allowed, other = {"Origin": "https://app.example.vn"}, {"Origin": "https://evil.example"}
+
+    verified = client.post("/api/v1/verify", json=token, headers=allowed)
+    assert verified.headers["Access-Control-Allow-Origin"] == "https://app.example.vn"
+    assert "Access-Control-Allow-Credentials" not in verified.headers
+    jwks = client.get("/.well-known/jwks.json", headers=allowed)
+    assert jwks.headers["Access-Control-Allow-Origin"] == "https://app.example.vn"
+    # A preflight is not in the contract (OPTIONS is not an operation): a plain client.
+    preflight = FlaskClient(service, service.response_class).options(
+        "/api/v1/verify", headers={**allowed, "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example.vn"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+
+    # Another origin, or a route that needs credentials: nothing is readable cross-origin.
+    assert (
+        "Access-Control-Allow-Origin"
+        not in client.post("/api/v1/verify", json=token, headers=other).headers
+    )
+    private = client.get("/api/v1/batches", headers={**producer.headers, **allowed})
+    assert private.status_code == 200
+    assert "Access-Control-Allow-Origin" not in private.headers
