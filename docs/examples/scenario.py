@@ -43,7 +43,8 @@ class Api:
             headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            # Generous: a bulk of 1000 batches on a busy two-core machine can take a while.
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
                 status, payload = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status, payload = exc.code, exc.read()
