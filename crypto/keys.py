@@ -72,18 +72,20 @@ class KeyStore:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         # Every sign and verify needs the keys; parsing PEM files each time is wasted work.
-        # keys.json is small and rewritten on every change, so its text says when to reload.
-        self._cached: tuple[str, list[SigningKey]] | None = None
+        # keys.json is replaced (a new inode) on every change, so its stat says when to reload.
+        self._cached: tuple[tuple[int, int, int], list[SigningKey]] | None = None
 
     # -- reading ---------------------------------------------------------------------
 
     def all_keys(self) -> list[SigningKey]:
+        path = self.directory / STATE_FILE
         try:
-            stamp = (self.directory / STATE_FILE).read_text()
+            status = path.stat()
         except FileNotFoundError:
             return []
+        stamp = (status.st_ino, status.st_mtime_ns, status.st_size)
         if self._cached is None or self._cached[0] != stamp:
-            self._cached = (stamp, self._read_keys(json.loads(stamp)))
+            self._cached = (stamp, self._read_keys(json.loads(path.read_text())))
         return list(self._cached[1])
 
     def _read_keys(self, states: dict[str, dict[str, str]]) -> list[SigningKey]:
