@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test lint format install lock clean
+.PHONY: serve test lint format install lock bench bench-quick clean
 
 serve: $(INSTALLED)
 	$(BIN)/chemtrace serve
@@ -23,6 +23,14 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 
 install: $(INSTALLED)
+
+# The benchmark suite (docs/performance.md): its own data, the real server under gunicorn,
+# wrk (apt-get install wrk) or Python clients as the load, figures and ratios to a bare endpoint.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench.run
+
+bench-quick: $(INSTALLED)
+	$(BIN)/python -m bench.run --quick
 
 # Exactly the versions in requirements.lock, each checked against its hash; then the
 # project itself, whose dependencies the lock already holds.

@@ -22,6 +22,7 @@ from registry.quantities import decimal_text, parse_factor, parse_quantity
 
 MAX_CONTAINERS = 1000
 MAX_BULK = 1000
+EVENTS_PER_REGISTRATION = 2  # registered, identifiers_issued
 HUNDRED = Decimal(100)
 
 
@@ -44,10 +45,45 @@ class BatchSpec:
 
 def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
     """A new active batch held by the registering enterprise, with its first event."""
+    batch, serials = _new_batch(spec, actor, prefix, {})
+    # Both events' ledger indexes in one claim (this flushes the batch before its events).
+    events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION)
+    _record_registration(batch, serials, spec, actor)
+    return batch
+
+
+def register_many(specs: list[BatchSpec], actor: Principal) -> list[Batch]:
+    """All or nothing: the first bad item refuses the whole request, naming its position.
+
+    The same rows and events as ``register`` one item after another, written in bulk:
+    every item is checked and its batch built first (no query between them flushes),
+    the batches are inserted together, then all ledger indexes are claimed at once and the
+    events and labels recorded in item order, to be inserted together at commit.
+    """
+    if not 1 <= len(specs) <= MAX_BULK:
+        raise InvalidInput("items", f"Send 1 to {MAX_BULK} items.", "bulk_size")
+    looked_up: dict[tuple[str, str], Any] = {}  # substances and facilities, once each
+    with db.session.no_autoflush:
+        built = [_new_batch(spec, actor, f"items.{i}.", looked_up) for i, spec in enumerate(specs)]
+    db.session.flush()
+    events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION * len(built))
+    for (batch, serials), spec in zip(built, specs, strict=True):
+        _record_registration(batch, serials, spec, actor)
+    return [batch for batch, _ in built]
+
+
+def _new_batch(
+    spec: BatchSpec, actor: Principal, prefix: str, looked_up: dict[tuple[str, str], Any]
+) -> tuple[Batch, list[str]]:
+    """Check ``spec`` and add its batch (with containers) to the session; no events yet."""
     if actor.role != "enterprise" or actor.organization_id is None:
         raise Forbidden("Only an enterprise registers batches.")
     cas_rn = parse_cas_rn(spec.cas_rn, f"{prefix}cas_rn")
-    substance = db.session.scalar(select(Substance).where(Substance.cas_rn == cas_rn))
+    if ("substance", cas_rn) not in looked_up:
+        looked_up[("substance", cas_rn)] = db.session.scalar(
+            select(Substance).where(Substance.cas_rn == cas_rn)
+        )
+    substance = looked_up[("substance", cas_rn)]
     if substance is None:
         raise InvalidInput(
             f"{prefix}cas_rn", f"{cas_rn} is not in the substance catalogue.", "substance_unknown"
@@ -63,12 +99,17 @@ def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
         if spec.density_kg_per_l is not None
         else None
     )
-    facility = own_facility(spec.facility_id, actor.organization_id, f"{prefix}facility_id")
+    # Held here: the session's identity map is weak, so a second lookup would query again.
+    facility = looked_up.get(("facility", spec.facility_id))
+    if facility is None:
+        facility = own_facility(spec.facility_id, actor.organization_id, f"{prefix}facility_id")
+        looked_up[("facility", spec.facility_id)] = facility
     origin_kind, origin_document = _origin(spec.origin, f"{prefix}origin")
     if spec.manufactured_on and spec.expires_on and spec.expires_on < spec.manufactured_on:
         raise InvalidInput(
             f"{prefix}expires_on", "A batch cannot expire before it is made.", "dates_invalid"
         )
+    serials = _serials(spec.containers, prefix)
     batch = Batch(
         id=new_id(),
         substance=substance,
@@ -88,35 +129,33 @@ def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
         origin_document=origin_document,
         manufactured_on=spec.manufactured_on,
         expires_on=spec.expires_on,
+        containers=[Container(serial=s) for s in serials],
+        # A new batch has no identifiers yet: saying so spares a lazy load when they are added.
+        identifiers=[],
     )
-    serials = _serials(spec.containers, prefix)
-    batch.containers = [Container(serial=s) for s in serials]
     db.session.add(batch)
+    return batch, serials
+
+
+def _record_registration(
+    batch: Batch, serials: list[str], spec: BatchSpec, actor: Principal
+) -> None:
+    """The ``registered`` event, then the label (``identifiers_issued``)."""
     events.record(
         batch,
         "registered",
         actor,
-        delta_micro=amount.micro,
+        delta_micro=batch.quantity_micro,
         documents=spec.documents,
         details={
-            "origin": origin_kind,
-            "origin_document": origin_document,
+            "origin": batch.origin_kind,
+            "origin_document": batch.origin_document,
             "lot_number": spec.lot_number,
-            "unit": unit,
+            "unit": batch.unit,
             "containers": len(batch.containers),
         },
     )
     issue_identifiers(batch, actor, serials)
-    return batch
-
-
-def register_many(specs: list[BatchSpec], actor: Principal) -> list[Batch]:
-    """All or nothing: the first bad item refuses the whole request, naming its position."""
-    if not 1 <= len(specs) <= MAX_BULK:
-        raise InvalidInput("items", f"Send 1 to {MAX_BULK} items.", "bulk_size")
-    batches = [register(spec, actor, f"items.{i}.") for i, spec in enumerate(specs)]
-    db.session.flush()
-    return batches
 
 
 def own_facility(facility_id: str, organization_id: str, field_name: str) -> Facility:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from registry import ledger
 from registry.credentials import Principal
@@ -18,17 +21,50 @@ def ensure_ledger_head() -> None:
         db.session.flush()
 
 
-def next_ledger_index() -> int:
-    """Claim the next ledger index. The row lock this takes is the log's one serialisation
-    point: concurrent writers queue here, so indexes are dense and follow commit order."""
+_RESERVED = "chemtrace_reserved_ledger_indexes"
+
+
+def _claim(count: int) -> int:
+    """Claim ``count`` consecutive indexes; the first. The row lock this takes is the log's
+    one serialisation point: concurrent writers queue here, so indexes are dense and follow
+    commit order."""
     claimed = db.session.execute(
         update(LedgerHead)
         .where(LedgerHead.id == 1)
-        .values(size=LedgerHead.size + 1)
+        .values(size=LedgerHead.size + count)
         .returning(LedgerHead.size)
         .execution_options(synchronize_session=False)
     ).scalar_one()
-    return claimed - 1
+    return claimed - count
+
+
+def reserve_ledger_indexes(count: int) -> None:
+    """Claim the indexes of the next ``count`` events of this transaction in one statement,
+    for a caller that knows how many it is about to record; ``record`` takes them in order.
+    Every reserved index must be used before commit (the log has no gaps)."""
+    first = _claim(count)
+    pool = db.session.info.setdefault(_RESERVED, deque())
+    pool.extend(range(first, first + count))
+
+
+def next_ledger_index() -> int:
+    """The next ledger index: a reserved one if any, else claimed now."""
+    pool = db.session.info.get(_RESERVED)
+    if pool:
+        return pool.popleft()
+    return _claim(1)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _check_reserved(session: Session) -> None:
+    if session.info.get(_RESERVED):
+        raise RuntimeError("ledger indexes were reserved but not used")
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_reserved(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: commit or rollback
+        session.info.pop(_RESERVED, None)
 
 
 def record(

@@ -259,7 +259,12 @@ def _flag_unreceived(organization, until, substance, thresholds, line_of, add) -
     cutoff = min(until, utcnow()) - timedelta(days=thresholds.transit_days)
     query = (
         select(Event)
-        .join(Transfer, Transfer.id == Event.transfer_id)
+        # Through the source batch too: events.transfer_id has no index of its own, and
+        # without it SQLite walks every shipment in the registry.
+        .join(
+            Transfer,
+            (Transfer.id == Event.transfer_id) & (Event.batch_id == Transfer.source_batch_id),
+        )
         .where(
             Transfer.from_organization_id == organization.id,
             Transfer.status == "in_transit",

@@ -1,0 +1,218 @@
+"""Ingestion: batches:bulk and EPCIS capture over HTTP, against a raw bulk insert of the rows.
+
+Every registered batch makes two events (``registered`` and ``identifiers_issued``, its
+signed label), each a ledger leaf. The HTTP figures are end to end: JSON parsing and
+validation, exact quantities, the batch, its label token, both events, their leaves and the
+subtree nodes they complete, the occasional signed checkpoint, the commit and the answer.
+The raw figure inserts rows of the same shape (batches, identifiers, events, leaves, nodes,
+ledger head) with SQLAlchemy Core ``executemany``, one transaction per 1,000 events, timed
+from the first insert to the last commit, with the rows (hashes and signatures included)
+built beforehand.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from bench.seed import KG, SUBSTANCES, Party, Writer, app_for
+from crypto import merkle
+from registry import ledger
+from registry.db import db, new_id
+from registry.models import Batch, Identifier, LedgerHead, Substance
+from registry.signing import signer
+
+PUBLIC_URL = "http://127.0.0.1:8000"  # the service's default CHEMTRACE_PUBLIC_URL
+EVENTS_PER_BATCH = 2
+
+
+def bulk_body(party: Party, items: int, tag: str) -> bytes:
+    return json.dumps(
+        {
+            "items": [
+                {
+                    "cas_rn": SUBSTANCES[n % len(SUBSTANCES)],
+                    "lot_number": f"{tag}-{n:05d}",
+                    "quantity": {"value": "250.5", "unit": "kg"},
+                    "concentration_pct": "99.5",
+                    "facility_id": party.facility_id,
+                    "origin": {"kind": "produced"},
+                    "documents": [{"type": "invoice", "number": f"{tag}-{n}"}],
+                }
+                for n in range(items)
+            ]
+        }
+    ).encode()
+
+
+def epcis_body(party: Party, items: int, tag: str) -> bytes:
+    event_list = [
+        {
+            "type": "ObjectEvent",
+            "eventTime": "2026-11-23T08:00:00.000Z",
+            "eventTimeZoneOffset": "+07:00",
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "disposition": "active",
+            "epcList": [],
+            "quantityList": [
+                {"epcClass": f"{PUBLIC_URL}/classes/{tag}-{n}", "quantity": 250.5, "uom": "KGM"}
+            ],
+            "bizLocation": {"id": f"{PUBLIC_URL}/facilities/{party.facility_id}"},
+            "ct:casRN": SUBSTANCES[n % len(SUBSTANCES)],
+            "ct:lotNumber": f"{tag}-{n:05d}",
+        }
+        for n in range(items)
+    ]
+    return json.dumps(
+        {
+            "@context": [
+                "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+                {"ct": f"{PUBLIC_URL}/ns/epcis#"},
+            ],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2026-11-23T08:00:00.000Z",
+            "epcisBody": {"eventList": event_list},
+        }
+    ).encode()
+
+
+def drive(
+    base_url: str, path: str, bodies: list[list[bytes]], keys: list[str], content_type: str
+) -> float:
+    """Each client posts its bodies one after another; the wall time until all are done."""
+    parts = urlsplit(base_url)
+    errors: list[str] = []
+
+    def client(own: list[bytes], key: str) -> None:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": content_type}
+        for body in own:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            if response.status != 201:
+                errors.append(f"{response.status}: {answer[:500]!r}")
+                return
+        connection.close()
+
+    threads = [
+        threading.Thread(target=client, args=(own, key))
+        for own, key in zip(bodies, keys, strict=True)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"POST {path}: {errors[0]}")
+    return elapsed
+
+
+def raw_insert(database_url: str, data_dir: Path, party: Party, batches: int) -> float:
+    """Seconds to insert the rows of ``batches`` registrations (2 events each) in bulk."""
+    app = app_for(database_url, data_dir)
+    with app.app_context():
+        session = db.session
+        size = session.get(LedgerHead, 1).size
+        # The left siblings the new leaves hash with, as ledger.append reads them.
+        older = {
+            (level, index)
+            for n in range(size, size + batches * EVENTS_PER_BATCH)
+            for level, index in merkle.append_nodes(n)
+            if ((index + 1) << level) - 1 < size
+        }
+        known = ledger._read_nodes(session, older)
+        substance = session.scalars(sa.select(Substance).where(Substance.cas_rn == SUBSTANCES[0]))
+        substance = substance.one()
+        session.rollback()
+        writer = Writer(size, dict(known))
+        transactions = []
+        per_transaction = 1000 // EVENTS_PER_BATCH
+        for first in range(0, batches, per_transaction):
+            for n in range(first, min(first + per_transaction, batches)):
+                batch = _registration(writer, substance, party, n)
+                token, key = signer().sign(batch["id"])
+                writer.rows[Identifier].append(
+                    {
+                        "id": new_id(),
+                        "batch_id": batch["id"],
+                        "container_serial": None,
+                        "holder_organization_id": party.id,
+                        "token": token,
+                        "kid": key.kid.hex(),
+                        "issued_at": writer.at(),
+                    }
+                )
+                writer.event(
+                    type="identifiers_issued",
+                    batch_id=batch["id"],
+                    cas_rn=batch["cas_rn"],
+                    organization_id=party.id,
+                    facility_id=party.facility_id,
+                    details={"kid": key.kid.hex(), "containers": [], "tokens": [token]},
+                )
+            transactions.append(
+                ({model: list(rows) for model, rows in writer.rows.items()}, writer.next_index)
+            )
+            for rows in writer.rows.values():
+                rows.clear()
+        started = time.perf_counter()
+        for rows_by_model, head in transactions:
+            for model, rows in rows_by_model.items():
+                if rows:
+                    session.execute(sa.insert(model), rows)
+            session.execute(sa.update(LedgerHead).where(LedgerHead.id == 1).values(size=head))
+            session.commit()
+        elapsed = time.perf_counter() - started
+        db.session.remove()
+        db.engine.dispose()
+    return elapsed
+
+
+def _registration(writer: Writer, substance: Substance, party: Party, n: int) -> dict:
+    at = writer.at()
+    batch = {
+        "id": new_id(),
+        "substance_id": substance.id,
+        "cas_rn": substance.cas_rn,
+        "lot_number": f"RAW-{n:06d}",
+        "status": "active",
+        "dimension": "mass",
+        "unit": "kg",
+        "quantity_micro": 250 * KG,
+        "initial_quantity_micro": 250 * KG,
+        "concentration_pct": "99.5",
+        "holder_organization_id": party.id,
+        "producer_organization_id": party.id,
+        "facility_id": party.facility_id,
+        "origin_kind": "produced",
+        "created_at": at,
+    }
+    writer.rows[Batch].append(batch)
+    writer.event(
+        type="registered",
+        batch_id=batch["id"],
+        cas_rn=substance.cas_rn,
+        organization_id=party.id,
+        facility_id=party.facility_id,
+        quantity_delta_micro=250 * KG,
+        documents=[{"type": "invoice", "number": f"RAW-{n}"}],
+        details={
+            "origin": "produced",
+            "origin_document": None,
+            "lot_number": batch["lot_number"],
+            "unit": "kg",
+            "containers": 0,
+        },
+    )
+    return batch
