@@ -21,12 +21,11 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from bench.seed import KG, SUBSTANCES, Party, Writer, app_for
+from bench.seed import KG, SUBSTANCES, Party, Writer, app_for, label
 from crypto import merkle
 from registry import ledger
 from registry.db import db, new_id
-from registry.models import Batch, Identifier, LedgerHead, Substance
-from registry.signing import signer
+from registry.models import Batch, LedgerHead, Substance
 
 PUBLIC_URL = "http://127.0.0.1:8000"  # the service's default CHEMTRACE_PUBLIC_URL
 EVENTS_PER_BATCH = 2
@@ -141,26 +140,7 @@ def raw_insert(database_url: str, data_dir: Path, party: Party, batches: int) ->
         for first in range(0, batches, per_transaction):
             for n in range(first, min(first + per_transaction, batches)):
                 batch = _registration(writer, substance, party, n)
-                token, key = signer().sign(batch["id"])
-                writer.rows[Identifier].append(
-                    {
-                        "id": new_id(),
-                        "batch_id": batch["id"],
-                        "container_serial": None,
-                        "holder_organization_id": party.id,
-                        "token": token,
-                        "kid": key.kid.hex(),
-                        "issued_at": writer.at(),
-                    }
-                )
-                writer.event(
-                    type="identifiers_issued",
-                    batch_id=batch["id"],
-                    cas_rn=batch["cas_rn"],
-                    organization_id=party.id,
-                    facility_id=party.facility_id,
-                    details={"kid": key.kid.hex(), "containers": [], "tokens": [token]},
-                )
+                label(writer, batch, party)
             transactions.append(
                 ({model: list(rows) for model, rows in writer.rows.items()}, writer.next_index)
             )

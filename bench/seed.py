@@ -222,7 +222,9 @@ def _batch(
     }
 
 
-def _label(w: Writer, batch: dict[str, Any], holder: Party, tokens: list[str]) -> None:
+def label(w: Writer, batch: dict[str, Any], holder: Party) -> str:
+    """The batch's signed label and its ``identifiers_issued`` event, as the service writes
+    them; the token."""
     token, key = signer().sign(batch["id"])
     w.rows[Identifier].append(
         {
@@ -243,7 +245,7 @@ def _label(w: Writer, batch: dict[str, Any], holder: Party, tokens: list[str]) -
         facility_id=holder.facility_id,
         details={"kid": key.kid.hex(), "containers": [], "tokens": [token]},
     )
-    tokens.append(token)
+    return token
 
 
 def chain(w: Writer, n: int, substance: Substance, producer: Party, receiver: Party, tokens):
@@ -267,7 +269,7 @@ def chain(w: Writer, n: int, substance: Substance, producer: Party, receiver: Pa
         },
         **common,
     )
-    _label(w, root, producer, tokens)
+    tokens.append(label(w, root, producer))
     children = [
         _batch(substance, producer, producer, 100 * KG, "split", lot, "active", w.at())
         for _ in range(2)
@@ -297,7 +299,7 @@ def chain(w: Writer, n: int, substance: Substance, producer: Party, receiver: Pa
             details={"origin": "split"},
             **common,
         )
-        _label(w, child, producer, tokens)
+        tokens.append(label(w, child, producer))
     # Ship 50 kg of the first child.
     source = children[0]
     source["quantity_micro"] -= 50 * KG
@@ -349,7 +351,7 @@ def chain(w: Writer, n: int, substance: Substance, producer: Party, receiver: Pa
         details={"to_organization_id": receiver.id, "origin": "transfer"},
         **common,
     )
-    _label(w, shipped, producer, tokens)
+    tokens.append(label(w, shipped, producer))
     transfer["closed_at"] = w.at()
     fifty = Amount("mass", 50 * KG).as_json("kg")
     w.event(

@@ -153,6 +153,33 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def another_app(app: Flask, database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``another_app(**config)`` → a second app with the test app's signing keys, on its
+    database unless config names another: a second server, or one configured differently."""
+    made: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        other = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "DATA_DIR": tmp_path,
+                "KEYS_DIR": app.config["KEYS_DIR"],
+                "TESTING": True,
+                "RATELIMIT_ENABLED": False,
+                **config,
+            }
+        )
+        other.test_client_class = ContractClient
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -16,12 +16,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from api import create_app
 from registry.db import db
 from registry.models import Batch
 from tests.api.batch_helpers import Party, qty
 from tests.api.test_errors import assert_problem
-from tests.conftest import ContractClient
 from tests.faults import proxied
 
 # A bound on how long the whole outage phase may take, so that a hanging request fails the
@@ -48,28 +46,15 @@ def _batch_count(app) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(Batch))
 
 
-def _app_on(app, database_url: str, tmp_path):
-    proxied_app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": tmp_path,
-            "KEYS_DIR": app.config["KEYS_DIR"],
-            "TESTING": True,
-        }
-    )
-    proxied_app.test_client_class = ContractClient
-    return proxied_app
-
-
 def test_postgresql_outage_fails_fast_loses_nothing_and_recovers(
-    app, database_url, producer, tmp_path
+    app, another_app, database_url, producer
 ):
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         pytest.skip("needs a database server to take away: runs in the PostgreSQL pass of CI")
     with proxied(url.host or "127.0.0.1", url.port or 5432) as proxy:
         through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        service = _app_on(app, through, tmp_path / "proxied")
+        service = another_app(SQLALCHEMY_DATABASE_URI=through, RATELIMIT_ENABLED=True)
         client = service.test_client()
 
         assert client.get("/readyz").status_code == 200
@@ -100,25 +85,16 @@ def test_postgresql_outage_fails_fast_loses_nothing_and_recovers(
         assert _batch_count(app) == 2
         lots = client.get("/api/v1/batches", headers=producer.headers).json["items"]
         assert sorted(b["lot_number"] for b in lots) == ["BEFORE", "DURING"]
-        with service.app_context():
-            db.engine.dispose()
 
 
-def test_sqlite_held_busy_is_answered_503_and_then_served(app, database_url, producer, tmp_path):
+def test_sqlite_held_busy_is_answered_503_and_then_served(app, another_app, database_url, producer):
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         pytest.skip("SQLite's busy database: runs in the SQLite pass of CI")
-    service = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": tmp_path / "busy",
-            "TESTING": True,
-            "KEYS_DIR": app.config["KEYS_DIR"],
-            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 0.5}},
-        }
-    )
-    service.test_client_class = ContractClient
-    client = service.test_client()
+    client = another_app(
+        RATELIMIT_ENABLED=True,
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 0.5}},
+    ).test_client()
 
     other_writer = sqlite3.connect(url.database, timeout=0)
     other_writer.execute("BEGIN IMMEDIATE")
@@ -131,5 +107,3 @@ def test_sqlite_held_busy_is_answered_503_and_then_served(app, database_url, pro
         other_writer.close()
     assert _batch_count(app) == 0
     assert register(client, producer, "BUSY").status_code == 201
-    with service.app_context():
-        db.engine.dispose()

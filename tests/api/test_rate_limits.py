@@ -8,33 +8,23 @@ import uuid
 import pytest
 import redis
 
-from api import create_app
 from tests.api.test_errors import assert_problem
-from tests.conftest import ContractClient
 
 BATCHES = "/api/v1/batches"
 
 
 @pytest.fixture
-def limited(app, database_url, tmp_path):
+def limited(another_app):
     """``limited(**limits)`` → a client of the service on the same database, limits on."""
 
     def make(**config):
-        service = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "DATA_DIR": tmp_path,
-                "KEYS_DIR": app.config["KEYS_DIR"],
-                "TESTING": True,
-                "RATELIMIT_ENABLED": True,
-                "RATE_LIMIT_PER_CREDENTIAL": "5/minute",
-                "RATE_LIMIT_PER_ADDRESS": "20/minute",
-                "RATE_LIMIT_FAILED_AUTH": "3/minute",
-                **config,
-            }
-        )
-        service.test_client_class = ContractClient
-        return service.test_client()
+        limits = {
+            "RATELIMIT_ENABLED": True,
+            "RATE_LIMIT_PER_CREDENTIAL": "5/minute",
+            "RATE_LIMIT_PER_ADDRESS": "20/minute",
+            "RATE_LIMIT_FAILED_AUTH": "3/minute",
+        }
+        return another_app(**{**limits, **config}).test_client()
 
     return make
 

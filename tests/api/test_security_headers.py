@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from api import create_app
 from api.headers import PAGE_POLICY
 from tests.api.batch_helpers import register
-from tests.conftest import ContractClient
 
 
 def test_pages_get_a_policy_with_no_script_and_no_framing(client, producer, auth):
@@ -42,17 +40,8 @@ def test_every_answer_is_nosniff_and_sends_no_cors(client, producer):
         assert "Access-Control-Allow-Origin" not in answer.headers
 
 
-def test_cors_only_for_configured_origins_on_public_routes(app, database_url, producer, tmp_path):
-    service = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": tmp_path,
-            "KEYS_DIR": app.config["KEYS_DIR"],
-            "RATELIMIT_ENABLED": False,
-            "CORS_ORIGINS": ["https://app.example.vn"],
-        }
-    )
-    service.test_client_class = ContractClient
+def test_cors_only_for_configured_origins_on_public_routes(another_app, producer):
+    service = another_app(CORS_ORIGINS=["https://app.example.vn"])
     client = service.test_client()
     batch = register(client, producer)
     token = {"token": batch["identifier"]["token"]}
