@@ -29,7 +29,6 @@ from registry.db import db
 from registry.signing import signer
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def _text(data: bytes | str, **_parameters: str) -> str:

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from registry.db import db
 from registry.models import Batch, Event
 from tests.api.batch_helpers import register
+from tests.reference import TEST_DATA
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "epcis" / "examples"
+EXAMPLES = TEST_DATA / "epcis" / "examples"
 BASE = "http://127.0.0.1:8000"
 CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld", {"ct": f"{BASE}/ns/epcis#"}]
 

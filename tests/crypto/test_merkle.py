@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from crypto import merkle
 from crypto.merkle import ProofError
+from tests.reference import TEST_DATA
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "merkle"
+VECTORS = TEST_DATA / "merkle"
 
 
 def _vector_files(kind: str) -> list[Path]:

@@ -19,8 +19,9 @@ from registry.epcis_hash import document_hashes, event_hash
 from registry.event_queries import EVENT_TYPES
 from registry.models import Batch, Event, Facility, Organization, Transfer
 from tests.api.batch_helpers import make_party, qty, register
+from tests.reference import TEST_DATA
 
-EPCIS_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "epcis"
+EPCIS_DATA = TEST_DATA / "epcis"
 SCHEMA = json.loads((EPCIS_DATA / "EPCIS-JSON-Schema.json").read_text(encoding="utf-8"))
 BASE = "https://registry.example.org/api/v1"
 GLN = "4012345000016"

@@ -17,8 +17,9 @@ from registry.epcis_hash import (
     normalise_timestamp,
     to_digital_link,
 )
+from tests.reference import TEST_DATA
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "epcis" / "event-hash"
+VECTORS = TEST_DATA / "epcis" / "event-hash"
 VECTOR_FILES = sorted(VECTORS.glob("*.jsonld"))
 HASH_FORMAT = re.compile(r"^ni:///sha-256;[0-9a-f]{64}\?ver=CBV2\.0$")
 

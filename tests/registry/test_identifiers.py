@@ -1,4 +1,4 @@
-"""Identifier rules: every CAS RN case in the shared reference file behaves as listed."""
+"""Identifier rules: every CAS RN case in the reference file (tests/data) behaves as listed."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ from registry.identifiers import (
     parse_hazard_statement,
     parse_un_number,
 )
-from tests.conftest import SHARED_DATA
 
-with (SHARED_DATA / "substances" / "cas_check_cases.csv").open(newline="") as f:
+with (TEST_DATA / "substances" / "cas_check_cases.csv").open(newline="") as f:
     CAS_CASES = list(csv.DictReader(f))
 
 
@@ -52,6 +51,7 @@ def test_cas_rn_refuses_non_canonical_values(value):
         ("0100109106001", "0100109106001"),
     ],
 )
+from tests.reference import TEST_DATA
 def test_valid_enterprise_codes(value, canonical):
     assert parse_enterprise_code(value) == canonical
 

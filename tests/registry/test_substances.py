@@ -12,7 +12,7 @@ from registry.db import db
 from registry.errors import Conflict, InvalidInput
 from registry.models import Substance, SubstanceControlList
 from registry.substances import SubstanceFacts
-from tests.conftest import SHARED_DATA
+from tests.reference import TEST_DATA
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def ctx(app):
 
 
 def test_seed_loads_every_row_of_the_reference_list(ctx):
-    with (SHARED_DATA / "substances" / "controlled_substances.csv").open(newline="") as f:
+    with (TEST_DATA / "substances" / "controlled_substances.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     expected_substances = {r["cas_rn"] or r["name"].lower() for r in rows}
     expected_memberships = {(r["cas_rn"] or r["name"].lower(), r["list"]) for r in rows}
