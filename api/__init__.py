@@ -7,9 +7,9 @@ from typing import Any
 from flask import Flask
 
 from api import config, database, errors, headers, limits, observability, oidc, transactions
-from registry import ledger as registry_ledger
 from registry import signing
 from registry.db import db
+from registry.ledger import tree as registry_ledger
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -43,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import (
+    from api.routes import (
         access_log,
         batches,
         control_lists,

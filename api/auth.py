@@ -9,8 +9,8 @@ from typing import ParamSpec, TypeVar
 from flask import g, request
 
 from api import oidc
-from registry import credentials
-from registry.credentials import Principal
+from registry.access import credentials
+from registry.access.credentials import Principal
 from registry.errors import Forbidden, NotFound, Unauthenticated
 
 P = ParamSpec("P")

@@ -10,7 +10,7 @@ from typing import Any
 from dotenv import load_dotenv
 from limits import parse_many
 
-from registry.mass_balance import Thresholds
+from registry.reports.mass_balance import Thresholds
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a bulk request of 1000 batches fits comfortably

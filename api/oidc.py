@@ -29,9 +29,9 @@ from typing import Any
 import jwt
 from flask import Flask, current_app
 
-from registry.credentials import Principal
+from registry.access.credentials import Principal
+from registry.catalogue.organizations import organization_by_code
 from registry.errors import Unauthenticated
-from registry.organizations import organization_by_code
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 LEEWAY_SECONDS = 30

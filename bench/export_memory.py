@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from api import create_app
 from api.database import upgrade_to_head
 from bench.ledger_proofs import drop_database, scratch_database
-from registry import events, organizations, substances
+from registry.catalogue import organizations, substances
 from registry.db import db, new_id
+from registry.ledger import events
 from registry.models import Batch, Event, Substance
 from registry.signing import signer
 from tests.live import chemtrace_command, free_port

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 
 from bench.seed import KG, SUBSTANCES, Party, Writer, app_for, label
 from crypto import merkle
-from registry import ledger
 from registry.db import db, new_id
+from registry.ledger import tree
 from registry.models import Batch, LedgerHead, Substance
 
 PUBLIC_URL = "http://127.0.0.1:8000"  # the service's default CHEMTRACE_PUBLIC_URL
@@ -123,14 +123,14 @@ def raw_insert(database_url: str, data_dir: Path, party: Party, batches: int) ->
     with app.app_context():
         session = db.session
         size = session.get(LedgerHead, 1).size
-        # The left siblings the new leaves hash with, as ledger.append reads them.
+        # The left siblings the new leaves hash with, as tree.append reads them.
         older = {
             (level, index)
             for n in range(size, size + batches * EVENTS_PER_BATCH)
             for level, index in merkle.append_nodes(n)
             if ((index + 1) << level) - 1 < size
         }
-        known = ledger._read_nodes(session, older)
+        known = tree._read_nodes(session, older)
         substance = session.scalars(sa.select(Substance).where(Substance.cas_rn == SUBSTANCES[0]))
         substance = substance.one()
         session.rollback()

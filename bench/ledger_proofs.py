@@ -28,8 +28,8 @@ from sqlalchemy.engine import make_url
 from api import create_app
 from api.database import upgrade_to_head
 from crypto import merkle
-from registry import events, ledger
 from registry.db import db
+from registry.ledger import events, tree
 from registry.models import LedgerLeaf, LedgerNode
 from registry.signing import signer
 
@@ -59,7 +59,7 @@ def drop_database(base_url: str | None, name: str) -> None:
 
 
 def fill(size: int) -> float:
-    """Append ``size`` synthetic leaves with their nodes, as ``ledger.append`` would."""
+    """Append ``size`` synthetic leaves with their nodes, as ``tree.append`` would."""
     started = time.perf_counter()
     frontier: dict[tuple[int, int], bytes] = {}
     leaves, nodes = [], []
@@ -147,7 +147,7 @@ def bench_size(size: int, database_url: str, data_dir: Path) -> dict[str, object
         }
         started = time.perf_counter()
         for _ in range(SAMPLES):
-            ledger.root_at(size)
+            tree.root_at(size)
         figures["root_ms"] = (time.perf_counter() - started) * 1000 / SAMPLES
         db.session.remove()
         db.engine.dispose()

@@ -34,9 +34,12 @@ import sqlalchemy as sa
 from api import create_app
 from api.database import upgrade_to_head
 from crypto import merkle
-from registry import credentials, events, ledger, organizations, substances
+from registry.access import credentials
+from registry.catalogue import organizations, substances
+from registry.custody.quantities import Amount
 from registry.db import db, new_id
-from registry.event_records import leaf_bytes
+from registry.ledger import events, tree
+from registry.ledger.records import leaf_bytes
 from registry.models import (
     Batch,
     BatchLink,
@@ -48,7 +51,6 @@ from registry.models import (
     Substance,
     Transfer,
 )
-from registry.quantities import Amount
 from registry.signing import signer
 
 EVENTS_PER_CHAIN = 13
@@ -423,7 +425,7 @@ def seed(database_url: str, data_dir: Path, target: int, seed_value: int = 8) ->
                 writer.flush(db.session)
                 _progress(writer.next_index, chains * EVENTS_PER_CHAIN)
         writer.flush(db.session)
-        ledger.sign_checkpoint_now()
+        tree.sign_checkpoint_now()
         db.session.commit()
         result.events = writer.next_index
         result.tokens = all_tokens

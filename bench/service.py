@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.cli import GUNICORN_CONFIG
+from api.cli.serve import GUNICORN_CONFIG
 from tests.live import chemtrace_command, free_port
 
 UNLIMITED = "100000000/second"

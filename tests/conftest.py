@@ -24,8 +24,10 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from api import create_app
 from api.database import upgrade_to_head
-from registry import credentials, events, organizations, substances
+from registry.access import credentials
+from registry.catalogue import organizations, substances
 from registry.db import db
+from registry.ledger import events
 from registry.signing import signer
 
 ROOT = Path(__file__).resolve().parents[1]

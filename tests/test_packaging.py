@@ -37,7 +37,7 @@ REQUIRED = [
     "api/templates/docs.html",
     "api/gunicorn_conf.py",
     "api/wsgi.py",
-    "api/cli.py",
+    "api/cli/__init__.py",
 ]
 
 
@@ -107,6 +107,19 @@ def test_wheel_contains_runtime_files(wheel: zipfile.ZipFile):
     names = set(wheel.namelist())
     missing = [name for name in REQUIRED if name not in names]
     assert not missing, f"missing from the wheel: {missing}"
+
+
+@pytest.mark.slow
+def test_wheel_contains_every_module_of_the_service(wheel: zipfile.ZipFile):
+    names = set(wheel.namelist())
+    modules = sorted(
+        path.relative_to(ROOT).as_posix()
+        for package in ("registry", "api", "crypto")
+        for path in (ROOT / package).rglob("*.py")
+    )
+    assert len(modules) > 60 and "registry/custody/batches.py" in modules
+    missing = [name for name in modules if name not in names]
+    assert not missing, f"modules missing from the wheel: {missing}"
 
 
 @pytest.mark.slow

@@ -19,9 +19,9 @@ from api.schemas.common import (
     text,
     timestamp,
 )
+from registry.custody.operations import density_of
+from registry.custody.quantities import Amount, decimal_text, pure_grams
 from registry.models import BATCH_STATUSES, Batch, Transfer
-from registry.operations import density_of
-from registry.quantities import Amount, decimal_text, pure_grams
 from registry.signing import signer
 
 DOCUMENT_TYPES = (

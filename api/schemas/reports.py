@@ -9,9 +9,9 @@ from typing import Any
 from marshmallow import fields, validate
 
 from api.schemas.common import StrictSchema, moment
-from registry.event_queries import EVENT_TYPES
-from registry.mass_balance import Line, Report
-from registry.quantities import Amount, decimal_text
+from registry.custody.quantities import Amount, decimal_text
+from registry.ledger.queries import EVENT_TYPES
+from registry.reports.mass_balance import Line, Report
 
 DISPLAY_UNIT = {"mass": "kg", "volume": "L"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from registry import organizations
+from registry.catalogue import organizations
+from registry.catalogue.organizations import LicenceTerms
 from registry.db import db
-from registry.organizations import LicenceTerms
 from tests.conftest import ENTERPRISE_CODES
 
 

@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from api.docs import HTTP_METHODS, openapi_document
-from registry import credentials
+from api.routes.docs import HTTP_METHODS, openapi_document
+from registry.access import credentials
 from registry.db import db
 from tests.api.batch_helpers import Party, make_party, qty, register
 

@@ -31,11 +31,12 @@ from hypothesis import strategies as st
 from stdnum import casrn, ean
 from stdnum.vn import mst
 
-from registry import credentials, organizations
-from registry.control_lists import KNOWN_LISTS
+from registry.access import credentials
+from registry.catalogue import organizations
+from registry.catalogue.codes import H_STATEMENTS, H_SUFFIXES
+from registry.catalogue.control_lists import KNOWN_LISTS
 from registry.db import db
 from registry.errors import InvalidInput
-from registry.identifiers import H_STATEMENTS, H_SUFFIXES
 from registry.models import Substance
 from registry.pagination import decode_cursor, encode_cursor
 from tests.conftest import ROOT

@@ -44,8 +44,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry import credentials, events, substances
+from registry.access import credentials
+from registry.catalogue import substances
 from registry.db import db
+from registry.ledger import events
 from tests.api import test_fuzz as fuzz
 from tests.api.batch_helpers import make_party
 from tests.conftest import ROOT, _empty_all_tables

@@ -1,0 +1,72 @@
+"""``chemtrace serve`` and ``chemtrace init``: schema, key and catalogue up, then serve."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from importlib import resources
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from api import database
+from registry.catalogue import substances
+from registry.db import db
+from registry.ledger import events
+from registry.signing import signer
+
+GUNICORN_CONFIG = str(resources.files("api").joinpath("gunicorn_conf.py"))
+
+
+def prepare() -> None:
+    """Everything ``serve`` needs before the first request: schema, signing key, catalogue."""
+    data_dir = current_app.config["DATA_DIR"]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database.upgrade_to_head()
+    kid = signer().keys.ensure().kid
+    events.ensure_ledger_head()
+    seeded = substances.seed_catalogue()
+    db.session.commit()
+    click.echo(f"schema at {database.head_revision()}; signing key {kid.hex()}", err=True)
+    if seeded:
+        click.echo(f"substance catalogue seeded with {seeded} substances", err=True)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default: config)")
+@with_appcontext
+def serve_command(host: str, port: int, workers: int | None) -> None:
+    """Migrate, create a signing key and seed if needed, then run under gunicorn."""
+    prepare()
+    metrics_dir = current_app.config["DATA_DIR"] / "prometheus"
+    # Multi-process metrics live in files; stale ones from a previous run would be counted.
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    os.environ["CHEMTRACE_DATA_DIR"] = str(current_app.config["DATA_DIR"])
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        GUNICORN_CONFIG,
+        "--bind",
+        f"{host}:{port}",
+    ]
+    if workers:
+        argv += ["--workers", str(workers)]
+    argv.append("api.wsgi:app")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Migrate, create a signing key and seed the catalogue, without serving."""
+    prepare()

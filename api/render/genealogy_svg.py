@@ -1,0 +1,628 @@
+"""A batch's genealogy as a standalone SVG 1.1 picture, drawn on the server for regulators.
+
+The layout is hand-written on purpose: no Graphviz binary is available where the service
+runs, and a small layered (Sugiyama-style) layout is a few dozen lines of standard library:
+layer = longest path from a root, placeholder nodes where a link skips layers (so it never
+crosses a box), a few barycentre sweeps to reduce crossings, then coordinates. The same
+input always gives the same document, byte for byte.
+
+Lot numbers, organisation and substance names are user input. Every piece of text goes
+through ``xml.sax.saxutils`` escaping after characters XML cannot carry (and bidi overrides,
+which could reorder what a regulator reads) are removed. The document holds only shapes,
+text, ``<title>`` tooltips and arrow markers referenced by local fragment: no script, no
+event handler attributes, no external references, no ``foreignObject``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime
+from itertools import pairwise
+from xml.sax.saxutils import escape, quoteattr
+
+from registry.custody.history import History
+from registry.custody.quantities import Amount
+from registry.models import Batch, BatchLink, Event, Organization
+
+# Statuses a regulator should notice at a glance.
+FLAGGED_STATUSES = frozenset({"recalled", "suspended", "lost", "stolen"})
+
+KIND_COLOURS = {"split": "#1565c0", "transfer": "#2e7d32", "transformation": "#6a1b9a"}
+OTHER_KIND_COLOUR = "#455a64"
+FLAGGED_COLOUR = "#d32f2f"
+REQUESTED_FILL = "#fff8e1"
+REQUESTED_BAND = "#ffca28"
+BOX_FILL = "#ffffff"
+BOX_BAND = "#e3e8ec"
+BOX_STROKE = "#546e7a"
+INK = "#212121"
+MUTED = "#546e7a"
+FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
+
+MARGIN = 24
+BOX_W = 330
+BAND_H = 26
+LINE_H = 17
+BOX_PAD = 10
+GAP = 330  # between layers: a curve, then a straight stub that carries the link's label
+STUB = 230
+V_GAP = 36  # between boxes of one layer
+DUMMY_H = 14  # the slot a link passing through a layer takes
+PORT_SPACING = 58  # between links entering one box: room for a three-line label
+FONT_SIZE = 12
+LABEL_SIZE = 11
+TITLE_SIZE = 18
+SWEEPS = 6
+
+_NOT_XML = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def flagged_event_children(history: History) -> set[str]:
+    """Batches with at least one flagged event in the history."""
+    return {e.batch_id for e in history.events if e.flagged}
+
+
+def flagged_link_ids(history: History) -> set[tuple[str, str]]:
+    """(parent_id, child_id) of links whose child has a flagged event: a receipt with a
+    discrepancy, a loss, a suspension, an adjustment..."""
+    children = flagged_event_children(history)
+    return {(link.parent_id, link.child_id) for link in history.links if link.child_id in children}
+
+
+def render_history_svg(
+    history: History,
+    organizations: Mapping[str, Organization],
+    flagged_links: Collection[tuple[str, str]] | None = None,
+) -> str:
+    """The genealogy in ``history`` as an SVG document (a ``str``; serve it as UTF-8).
+
+    ``organizations`` maps organisation id → Organization for the batches' holders (one
+    query in the route); a holder missing from it is drawn as unknown. ``flagged_links``
+    are the (parent_id, child_id) links drawn as flagged; by default those whose child has
+    a flagged event in ``history.events`` (``flagged_link_ids``).
+    """
+    batches = {b.id: b for b in history.batches}
+    batches.setdefault(history.batch.id, history.batch)
+    links = sorted(
+        (link for link in history.links if link.parent_id in batches and link.child_id in batches),
+        key=lambda link: (link.parent_id, link.child_id),
+    )
+    flagged = set(flagged_link_ids(history) if flagged_links is None else flagged_links)
+    events_of: dict[str, list[Event]] = defaultdict(list)
+    for event in sorted(history.events, key=lambda e: (e.ledger_index, e.id)):
+        events_of[event.batch_id].append(event)
+
+    layout = _Layout(batches, links, events_of)
+    width = max(
+        2 * MARGIN + layout.width,
+        2 * MARGIN + _LEGEND_W,
+    )
+    header_h = _header_height()
+    height = header_h + layout.height + MARGIN
+
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" font-family="{FONT}" '
+        f'font-size="{FONT_SIZE}">\n',
+        f"<title>{_esc('Genealogy of batch ' + history.batch.id)}</title>\n",
+        _defs(),
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fafafa"/>\n',
+    ]
+    parts += _header(history, len(batches), len(links), width)
+    parts.append(f'<g transform="translate({MARGIN},{header_h})">\n')
+    # Links under boxes; flagged links last so they are never hidden by another link.
+    for link in sorted(links, key=lambda k: ((k.parent_id, k.child_id) in flagged,)):
+        parts.append(
+            _link(link, layout, batches, events_of, (link.parent_id, link.child_id) in flagged)
+        )
+    flagged_children = flagged_event_children(history)
+    for batch_id in layout.batch_order:
+        batch = batches[batch_id]
+        parts.append(
+            _box(
+                batch,
+                layout.boxes[batch_id],
+                organizations.get(batch.holder_organization_id),
+                requested=batch_id == history.batch.id,
+                flagged=batch.status in FLAGGED_STATUSES or batch_id in flagged_children,
+                flagged_types=_unique(e.type for e in events_of[batch_id] if e.flagged),
+            )
+        )
+    parts.append("</g>\n</svg>\n")
+    return "".join(parts)
+
+
+# --- layout ------------------------------------------------------------------------------
+
+
+class _Layout:
+    """Layers, order within layers, and coordinates (relative to the drawing's origin)."""
+
+    def __init__(
+        self,
+        batches: Mapping[str, Batch],
+        links: list[BatchLink],
+        events_of: Mapping[str, list[Event]],
+    ) -> None:
+        rank = {
+            batch_id: n
+            for n, batch_id in enumerate(
+                sorted(batches, key=lambda i: (_utc(batches[i].created_at), i))
+            )
+        }
+        self.batch_order = sorted(batches, key=rank.__getitem__)
+        layer = _longest_path_layers(self.batch_order, links)
+
+        # Nodes are batch ids, or "~n" placeholders where a link crosses a layer.
+        self.node_layer: dict[str, int] = dict(layer)
+        self.chains: dict[tuple[str, str], list[str]] = {}
+        up: dict[str, list[str]] = defaultdict(list)
+        down: dict[str, list[str]] = defaultdict(list)
+        for link in links:
+            chain = [link.parent_id]
+            for step in range(layer[link.parent_id] + 1, layer[link.child_id]):
+                dummy = f"~{len(self.node_layer)}"
+                self.node_layer[dummy] = step
+                chain.append(dummy)
+            chain.append(link.child_id)
+            self.chains[(link.parent_id, link.child_id)] = chain
+            for upper, lower in pairwise(chain):
+                down[upper].append(lower)
+                up[lower].append(upper)
+
+        depth = max(self.node_layer.values(), default=0) + 1
+        layers: list[list[str]] = [[] for _ in range(depth)]
+        for node in self.batch_order:
+            layers[layer[node]].append(node)
+        for node, at in self.node_layer.items():
+            if node.startswith("~"):
+                layers[at].append(node)
+        layers = _order(layers, up, down)
+
+        # Sizes: a box grows so that links entering it have room for their labels.
+        flagged_any = {i for i, found in events_of.items() if any(e.flagged for e in found)}
+        size: dict[str, int] = {}
+        for node in self.node_layer:
+            if node.startswith("~"):
+                size[node] = DUMMY_H
+                continue
+            lines = 8 + (node in flagged_any)
+            base = BAND_H + lines * LINE_H + BOX_PAD
+            size[node] = max(base, len(up[node]) * PORT_SPACING + 2 * BOX_PAD)
+        centre = _vertical_positions(layers, size, up, down)
+        top = min((centre[n] - size[n] // 2 for n in centre), default=0)
+
+        self.boxes: dict[str, tuple[int, int, int, int]] = {}  # x, y, width, height
+        for at, nodes in enumerate(layers):
+            for node in nodes:
+                y = centre[node] - size[node] // 2 - top
+                # A placeholder spans the column too: its link runs straight through it.
+                self.boxes[node] = (at * (BOX_W + GAP), y, BOX_W, size[node])
+        self.width = depth * BOX_W + (depth - 1) * GAP
+        self.height = max((y + h for _, y, _, h in self.boxes.values()), default=0)
+
+        # Ports: links leave a box's right side and enter its left side, spread evenly and
+        # ordered by where the other end is, so links into or out of one box never cross.
+        self.out_y: dict[tuple[str, str], int] = {}
+        self.in_y: dict[tuple[str, str], int] = {}
+        for node, (_, y, _, h) in self.boxes.items():
+            for ports, others in ((self.out_y, down[node]), (self.in_y, up[node])):
+                ordered = sorted(others, key=lambda o: (self.boxes[o][1], o))
+                for i, other in enumerate(ordered):
+                    key = (node, other) if ports is self.out_y else (other, node)
+                    ports[key] = y + h * (i + 1) // (len(ordered) + 1)
+
+
+def _longest_path_layers(order: list[str], links: list[BatchLink]) -> dict[str, int]:
+    """Layer = length of the longest path from a root, by Kahn's topological order."""
+    children: dict[str, list[str]] = defaultdict(list)
+    waiting = dict.fromkeys(order, 0)
+    for link in links:
+        children[link.parent_id].append(link.child_id)
+        waiting[link.child_id] += 1
+    layer = dict.fromkeys(order, 0)
+    ready = [node for node in order if waiting[node] == 0]
+    while ready:
+        node = ready.pop()
+        for child in children[node]:
+            layer[child] = max(layer[child], layer[node] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    # Links never form a cycle; if data ever did, its batches keep the layer reached so
+    # far and its links are drawn backwards rather than the picture failing.
+    return layer
+
+
+def _order(
+    layers: list[list[str]], up: Mapping[str, list[str]], down: Mapping[str, list[str]]
+) -> list[list[str]]:
+    """Barycentre sweeps down and up, keeping the order with the fewest crossings."""
+
+    def sweep(at: int, near: Mapping[str, list[str]], other: int) -> None:
+        position = {n: i for i, n in enumerate(current[other])}
+        own = {n: i for i, n in enumerate(current[at])}
+
+        def weight(node: str) -> tuple[float, int]:
+            seen = [position[n] for n in near[node] if n in position]
+            return (sum(seen) / len(seen) if seen else own[node], own[node])
+
+        current[at] = sorted(current[at], key=weight)
+
+    current = [list(nodes) for nodes in layers]
+    for at in range(1, len(current)):
+        sweep(at, up, at - 1)
+    best, fewest = [list(n) for n in current], _crossings(current, down)
+    for _ in range(SWEEPS):
+        for at in range(len(current) - 2, -1, -1):
+            sweep(at, down, at + 1)
+        for at in range(1, len(current)):
+            sweep(at, up, at - 1)
+        crossings = _crossings(current, down)
+        if crossings < fewest:
+            best, fewest = [list(n) for n in current], crossings
+    return best
+
+
+def _crossings(layers: list[list[str]], down: Mapping[str, list[str]]) -> int:
+    total = 0
+    for upper, lower in pairwise(layers):
+        below = {n: i for i, n in enumerate(lower)}
+        edges = sorted(
+            (i, below[child]) for i, n in enumerate(upper) for child in down[n] if child in below
+        )
+        total += sum(1 for a, (_, lo) in enumerate(edges) for _, lo2 in edges[a + 1 :] if lo2 < lo)
+    return total
+
+
+def _vertical_positions(
+    layers: list[list[str]],
+    size: Mapping[str, int],
+    up: Mapping[str, list[str]],
+    down: Mapping[str, list[str]],
+) -> dict[str, int]:
+    """Centres: the tallest layer is stacked; every other layer, going outwards from it,
+    puts each node level with the mean of its neighbours towards that layer, then pushes
+    apart whatever overlaps, keeping the order."""
+    centre: dict[str, int] = {}
+    if not layers:
+        return centre
+    heights = [sum(size[n] for n in nodes) + V_GAP * (len(nodes) - 1) for nodes in layers]
+    pivot = heights.index(max(heights))
+    y = 0
+    for node in layers[pivot]:
+        centre[node] = y + size[node] // 2
+        y += size[node] + V_GAP
+    outward = [(at, down) for at in range(pivot - 1, -1, -1)]
+    outward += [(at, up) for at in range(pivot + 1, len(layers))]
+    for at, near in outward:
+        wanted = {}
+        for node in layers[at]:
+            placed = [centre[n] for n in near[node] if n in centre]
+            if placed:
+                wanted[node] = sum(placed) // len(placed)
+        bottom: int | None = None
+        shift = []
+        for node in layers[at]:
+            half = size[node] // 2
+            if bottom is None:
+                # A node with no neighbour that way (a leaf left of the tallest layer)
+                # goes just above the first that has one.
+                c = wanted.get(node, min(wanted.values(), default=0) - size[node] - V_GAP)
+            else:
+                c = max(wanted.get(node, bottom + V_GAP + half), bottom + V_GAP + half)
+            centre[node] = c
+            bottom = c - half + size[node]
+            if node in wanted:
+                shift.append(c - wanted[node])
+        # Pushing apart moves nodes down only; move the layer back up by the mean push.
+        back = sum(shift) // len(shift) if shift else 0
+        for node in layers[at]:
+            centre[node] -= back
+    return centre
+
+
+# --- drawing -----------------------------------------------------------------------------
+
+_LEGEND = [
+    ("line", KIND_COLOURS["split"], "split: part of a batch kept by the same holder"),
+    ("line", KIND_COLOURS["transfer"], "transfer: shipped to another organisation"),
+    ("line", KIND_COLOURS["transformation"], "transformation: an input of a new product"),
+    ("flagged", FLAGGED_COLOUR, "flagged link: the child batch has a flagged event"),
+    ("", "", "(e.g. a receipt with a discrepancy, a loss, a suspension)"),
+    ("requested", REQUESTED_BAND, "the batch this history was asked for"),
+    ("flagged-box", FLAGGED_COLOUR, "flagged batch: recalled, suspended, lost, stolen,"),
+    ("", "", "or with flagged events"),
+]
+_LEGEND_ROW = 19
+_LEGEND_W = 470
+
+
+def _header_height() -> int:
+    return 70 + len(_LEGEND) * _LEGEND_ROW + 24
+
+
+def _header(history: History, batch_count: int, link_count: int, width: int) -> list[str]:
+    batch = history.batch
+    room = (width - 2 * MARGIN) // int(TITLE_SIZE * 0.62)
+    title = _fit(f"Genealogy of lot {_clean(batch.lot_number)}", room)
+    summary = (
+        f"Batch {batch.id} · {batch_count} batch{'es' if batch_count != 1 else ''}, "
+        f"{link_count} link{'s' if link_count != 1 else ''} · times in UTC"
+    )
+    out = [
+        _text(MARGIN, 32, title, size=TITLE_SIZE, weight="bold"),
+        _text(MARGIN, 52, _fit(summary, (width - 2 * MARGIN) // 7), fill=MUTED),
+    ]
+    y = 70
+    for kind, colour, label in _LEGEND:
+        mid = y + _LEGEND_ROW // 2
+        if kind in ("line", "flagged"):
+            dash = ' stroke-dasharray="8 4"' if kind == "flagged" else ""
+            marker = "flagged" if kind == "flagged" else _marker_of(colour)
+            width_ = 2.5 if kind == "flagged" else 1.6
+            out.append(
+                f'<path d="M{MARGIN} {mid} H{MARGIN + 46}" stroke="{colour}" '
+                f'stroke-width="{width_}" fill="none"{dash} marker-end="url(#arrow-{marker})"/>\n'
+            )
+        elif kind == "requested":
+            out.append(
+                f'<rect x="{MARGIN}" y="{mid - 7}" width="50" height="14" fill="{REQUESTED_FILL}"'
+                f' stroke="{BOX_STROKE}"/><rect x="{MARGIN}" y="{mid - 7}" width="50" height="5"'
+                f' fill="{colour}"/>\n'
+            )
+        elif kind == "flagged-box":
+            out.append(
+                f'<rect x="{MARGIN}" y="{mid - 7}" width="50" height="14" fill="{BOX_FILL}" '
+                f'stroke="{colour}" stroke-width="3"/>\n'
+            )
+        out.append(_text(MARGIN + 62, mid + 4, label))
+        y += _LEGEND_ROW
+    return out
+
+
+def _defs() -> str:
+    markers = [(name, colour) for name, colour in KIND_COLOURS.items()]
+    markers += [("other", OTHER_KIND_COLOUR), ("flagged", FLAGGED_COLOUR)]
+    return (
+        "<defs>"
+        + "".join(
+            f'<marker id="arrow-{name}" viewBox="0 0 10 10" refX="10" refY="5" '
+            f'markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto">'
+            f'<path d="M0 0 L10 5 L0 10 z" fill="{colour}"/></marker>'
+            for name, colour in markers
+        )
+        + "</defs>\n"
+    )
+
+
+def _marker_of(colour: str) -> str:
+    for name, known in KIND_COLOURS.items():
+        if known == colour:
+            return name
+    return "other"
+
+
+def _link(
+    link: BatchLink,
+    layout: _Layout,
+    batches: Mapping[str, Batch],
+    events_of: Mapping[str, list[Event]],
+    flagged: bool,
+) -> str:
+    chain = layout.chains[(link.parent_id, link.child_id)]
+    parent, child = batches[link.parent_id], batches[link.child_id]
+    px, _, pw, _ = layout.boxes[link.parent_id]
+    cx = layout.boxes[link.child_id][0]
+    x, y = px + pw, layout.out_y[(chain[0], chain[1])]
+    d = [f"M{x} {y}"]
+    for at, node in enumerate(chain[1:], start=1):
+        nx, _, nw, _ = layout.boxes[node]
+        ny = layout.in_y[(chain[at - 1], node)]
+        if nx - STUB > x:
+            # A curve across the gap, then a straight stub into the box (or, for a link
+            # passing through a layer, straight through that layer's column).
+            bend = (x + nx - STUB) // 2
+            # The last one ends at the box's edge, where the arrowhead shows.
+            end = nx if at == len(chain) - 1 else nx + nw
+            d.append(f"C{bend} {y} {bend} {ny} {nx - STUB} {ny} H{end}")
+        else:  # only for a link drawn backwards: loop round rather than fail
+            d.append(f"C{x + 80} {y} {nx - 80} {ny} {nx} {ny}")
+        x, y = nx + nw, ny
+        if at < len(chain) - 1:
+            y = layout.out_y[(node, chain[at + 1])]
+
+    colour = FLAGGED_COLOUR if flagged else KIND_COLOURS.get(link.kind, OTHER_KIND_COLOUR)
+    marker = "flagged" if flagged else _marker_of(colour)
+    style = ' stroke-width="2.5" stroke-dasharray="8 4"' if flagged else ' stroke-width="1.6"'
+    amount = _amount(parent.dimension, link.quantity_micro, parent.unit)
+    when, note = _link_date_and_note(link, child, events_of)
+    lines = [f"{'⚠ ' if flagged else ''}{_clean(link.kind)} · {amount}", when]
+    if flagged:
+        lines.append(note)
+    label_x = max(cx - STUB + 6, px + pw + 6)
+    end_y = layout.in_y[(chain[-2], chain[-1])]
+    title = (
+        f"{_clean(link.kind)} of {amount} from lot {_clean(parent.lot_number)} "
+        f"({parent.id}) to lot {_clean(child.lot_number)} ({child.id}); {when}"
+        + (f"; FLAGGED: {note}" if flagged else "")
+    )
+    room = (STUB - 20) // int(LABEL_SIZE * 0.62)
+    label = [
+        _text(label_x, end_y - 6, _fit(lines[0], room), size=LABEL_SIZE, fill=colour, weight="bold")
+    ]
+    label += [
+        _text(
+            label_x,
+            end_y + 4 + (LABEL_SIZE + 2) * i,
+            _fit(text, room),
+            size=LABEL_SIZE,
+            fill=colour,
+        )
+        for i, text in enumerate(lines[1:], start=1)
+    ]
+    classes = "link flagged" if flagged else "link"
+    return (
+        f"<g class={quoteattr(classes)} id={quoteattr(f'link-{parent.id}-{child.id}')}>"
+        f"<title>{_esc(title)}</title>"
+        f'<path d="{" ".join(d)}" stroke="{colour}" fill="none"{style} '
+        f'marker-end="url(#arrow-{marker})"/>' + "".join(label) + "</g>\n"
+    )
+
+
+def _link_date_and_note(
+    link: BatchLink, child: Batch, events_of: Mapping[str, list[Event]]
+) -> tuple[str, str]:
+    """When the link happened (for a transfer, its receipt if any) and why it is flagged."""
+    found = events_of.get(child.id, [])
+    received = next((e for e in found if e.type == "received"), None)
+    if link.kind == "transfer" and received is not None:
+        when = f"received {_when(received.recorded_at)}"
+    elif link.kind == "transfer":
+        when = f"shipped {_when(child.created_at)}"
+    else:
+        when = _when(child.created_at)
+    note = "flagged events: " + ", ".join(_unique(e.type for e in found if e.flagged))
+    if received is not None and received.flagged:
+        discrepancy = (received.details or {}).get("discrepancy")
+        if isinstance(discrepancy, dict) and {"value", "unit"} <= set(discrepancy):
+            note = f"receipt discrepancy {discrepancy['value']} {discrepancy['unit']}"
+        else:
+            note = "receipt discrepancy"
+    return when, _clean(note)
+
+
+def _box(
+    batch: Batch,
+    place: tuple[int, int, int, int],
+    holder: Organization | None,
+    *,
+    requested: bool,
+    flagged: bool,
+    flagged_types: list[str],
+) -> str:
+    x, y, w, h = place
+    room = (w - 2 * BOX_PAD) // int(FONT_SIZE * 0.62)
+    substance = _clean(batch.substance.name) if batch.substance is not None else "unknown"
+    cas = f" (CAS {_clean(batch.cas_rn)})" if batch.cas_rn else " (no CAS RN)"
+    now = _amount(batch.dimension, batch.quantity_micro, batch.unit)
+    initial = _amount(batch.dimension, batch.initial_quantity_micro, batch.unit)
+    holder_name = _clean(holder.name) if holder else f"unknown ({batch.holder_organization_id})"
+    code = _clean(holder.enterprise_code) if holder else "unknown"
+    lines: list[tuple[str, str, str | None]] = [
+        (_fit(substance, room - len(cas)) + cas, INK, None),
+        (f"Quantity now: {now}", INK, "bold"),
+        (f"Initial quantity: {initial}", INK, None),
+        (
+            f"Status: {_clean(batch.status)}",
+            FLAGGED_COLOUR if batch.status in FLAGGED_STATUSES else INK,
+            "bold",
+        ),
+        (f"Holder: {holder_name}", INK, None),
+        (f"Enterprise code: {code}", MUTED, None),
+        (f"Created: {_when(batch.created_at)}", MUTED, None),
+        # Splits and shipments keep their parent's lot number: the id tells them apart.
+        (f"Batch ID: {batch.id}", MUTED, None),
+    ]
+    if flagged_types:
+        lines.append(("⚠ Flagged: " + ", ".join(flagged_types), FLAGGED_COLOUR, "bold"))
+    fill, band = (REQUESTED_FILL, REQUESTED_BAND) if requested else (BOX_FILL, BOX_BAND)
+    stroke = (
+        f'stroke="{FLAGGED_COLOUR}" stroke-width="3"'
+        if flagged
+        else f'stroke="{BOX_STROKE}" stroke-width="{2 if requested else 1.2}"'
+    )
+    classes = " ".join(
+        ["batch"] + (["requested"] if requested else []) + (["flagged"] if flagged else [])
+    )
+    lot = _clean(batch.lot_number)
+    title = "\n".join(
+        [f"Lot {lot} (batch {batch.id})", f"{substance}{cas}"] + [text for text, _, _ in lines[1:]]
+    )
+    out = [
+        f"<g class={quoteattr(classes)} id={quoteattr(f'batch-{batch.id}')}>",
+        f"<title>{_esc(title)}</title>",
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" {stroke}/>',
+        f'<rect x="{x + 2}" y="{y + 2}" width="{w - 4}" height="{BAND_H - 2}" rx="4" '
+        f'fill="{band}"/>',
+        _text(
+            x + BOX_PAD,
+            y + 19,
+            _fit(f"Lot {lot}", room - (13 if requested else 2)),
+            size=13,
+            weight="bold",
+        ),
+    ]
+    if requested:
+        out.append(
+            _text(x + w - BOX_PAD, y + 18, "REQUESTED", size=10, weight="bold", anchor="end")
+        )
+    for i, (text, colour, weight) in enumerate(lines):
+        baseline = y + BAND_H + 15 + i * LINE_H
+        out.append(_text(x + BOX_PAD, baseline, _fit(text, room), fill=colour, weight=weight))
+    out.append("</g>\n")
+    return "".join(out)
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def _text(
+    x: int,
+    y: int,
+    text: str,
+    *,
+    size: int = FONT_SIZE,
+    weight: str | None = None,
+    fill: str = INK,
+    anchor: str | None = None,
+) -> str:
+    extra = f' font-weight="{weight}"' if weight else ""
+    extra += f' text-anchor="{anchor}"' if anchor else ""
+    return f'<text x="{x}" y="{y}" font-size="{size}" fill="{fill}"{extra}>{_esc(text)}</text>\n'
+
+
+def _clean(text: object) -> str:
+    """What XML 1.0 can carry, without bidi overrides; tabs and newlines become spaces."""
+    return _NOT_XML.sub("", str(text).replace("\t", " ").replace("\n", " ").replace("\r", " "))
+
+
+def _esc(text: str) -> str:
+    return escape(_clean_keep_newlines(text), {'"': "&quot;", "'": "&apos;"})
+
+
+def _clean_keep_newlines(text: str) -> str:
+    return "\n".join(_clean(part) for part in text.split("\n"))
+
+
+def _fit(text: str, room: int) -> str:
+    """At most ``room`` characters (an estimate of the width), ending in … when cut."""
+    room = max(room, 4)
+    return text if len(text) <= room else text[: room - 1].rstrip() + "…"
+
+
+def _amount(dimension: str, micro: int, unit: str) -> str:
+    try:
+        value = Amount(dimension, micro).as_json(unit)
+    except (KeyError, ValueError):
+        value = Amount(dimension, micro).as_json()
+    return f"{value['value']} {value['unit']}"
+
+
+def _utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _when(moment: datetime | None) -> str:
+    return _utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown date"
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(_clean(item) for item in items))

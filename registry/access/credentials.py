@@ -1,0 +1,96 @@
+"""API keys: issued once, stored only as a hash, compared in constant time, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from registry.catalogue.organizations import get_organization
+from registry.db import db, new_id, utcnow
+from registry.errors import InvalidInput, NotFound, Unauthenticated
+from registry.models import ROLES, ApiKey
+from registry.pagination import Page, paginate
+
+KEY_PREFIX = "ctk"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the credential, its role and, for an enterprise, its organisation."""
+
+    credential_id: str
+    role: str
+    organization_id: str | None = None
+    # A person's identity number from an identity platform's token, as a keyed hash only.
+    person_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    secret: str  # the whole key, shown to its owner once and never stored
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_api_key(
+    role: str, organization_id: str | None = None, name: str | None = None
+) -> IssuedKey:
+    if role not in ROLES:
+        raise InvalidInput("role", f"role must be one of {', '.join(ROLES)}.", "role_invalid")
+    if role == "enterprise":
+        if organization_id is None:
+            raise InvalidInput(
+                "organization_id", "An enterprise key belongs to one organisation.", "org_required"
+            )
+        get_organization(organization_id)
+    elif organization_id is not None:
+        raise InvalidInput(
+            "organization_id", "Only enterprise keys belong to an organisation.", "org_not_allowed"
+        )
+    key_id = new_id().lower()
+    secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(
+        id=key_id.upper(),
+        key_hash=_hash(secret),
+        role=role,
+        organization_id=organization_id,
+        name=name,
+    )
+    db.session.add(api_key)
+    db.session.flush()
+    return IssuedKey(api_key, secret)
+
+
+def authenticate(presented: str) -> Principal:
+    """The principal behind a presented key, or ``Unauthenticated``."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 26:
+        raise Unauthenticated("The API key is malformed.")
+    api_key = db.session.get(ApiKey, parts[1].upper())
+    # Hash even when the id is unknown, so timing does not tell which ids exist.
+    presented_hash = _hash(presented)
+    stored_hash = api_key.key_hash if api_key is not None else "0" * 64
+    if not hmac.compare_digest(presented_hash, stored_hash) or api_key is None:
+        raise Unauthenticated("The API key is not valid.")
+    if api_key.revoked_at is not None:
+        raise Unauthenticated("The API key has been revoked.")
+    return Principal(api_key.id, api_key.role, api_key.organization_id)
+
+
+def revoke_api_key(key_id: str) -> ApiKey:
+    api_key = db.session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound(f"No API key {key_id}.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+    db.session.flush()
+    return api_key
+
+
+def list_api_keys(limit: int | None, cursor: str | None) -> Page[ApiKey]:
+    return paginate(db.select(ApiKey), ApiKey.id, limit, cursor)

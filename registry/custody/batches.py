@@ -1,0 +1,238 @@
+"""Registering batches, and who may see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from registry.access.credentials import Principal
+from registry.catalogue.codes import parse_cas_rn
+from registry.custody.quantities import decimal_text, parse_factor, parse_quantity
+from registry.db import db, new_id
+from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.labels.issuing import issue_identifiers
+from registry.ledger import events
+from registry.models import Batch, Container, Facility, Substance
+from registry.pagination import Page, paginate
+
+MAX_CONTAINERS = 1000
+MAX_BULK = 1000
+EVENTS_PER_REGISTRATION = 2  # registered, identifiers_issued
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """What an enterprise declares when it registers a batch (already shape-checked)."""
+
+    cas_rn: str
+    lot_number: str
+    quantity: dict[str, Any]
+    facility_id: str
+    origin: dict[str, Any]
+    concentration_pct: str | None = None
+    density_kg_per_l: str | None = None
+    manufactured_on: date | None = None
+    expires_on: date | None = None
+    containers: int | list[str] | None = None
+    documents: list[dict[str, str]] = field(default_factory=list)
+
+
+def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
+    """A new active batch held by the registering enterprise, with its first event."""
+    batch, serials = _new_batch(spec, actor, prefix, {})
+    # Both events' ledger indexes in one claim (this flushes the batch before its events).
+    events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION)
+    _record_registration(batch, serials, spec, actor)
+    return batch
+
+
+def register_many(specs: list[BatchSpec], actor: Principal) -> list[Batch]:
+    """All or nothing: the first bad item refuses the whole request, naming its position.
+
+    The same rows and events as ``register`` one item after another, written in bulk:
+    every item is checked and its batch built first (no query between them flushes),
+    the batches are inserted together, then all ledger indexes are claimed at once and the
+    events and labels recorded in item order, to be inserted together at commit.
+    """
+    if not 1 <= len(specs) <= MAX_BULK:
+        raise InvalidInput("items", f"Send 1 to {MAX_BULK} items.", "bulk_size")
+    looked_up: dict[tuple[str, str], Any] = {}  # substances and facilities, once each
+    with db.session.no_autoflush:
+        built = [_new_batch(spec, actor, f"items.{i}.", looked_up) for i, spec in enumerate(specs)]
+    db.session.flush()
+    events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION * len(built))
+    for (batch, serials), spec in zip(built, specs, strict=True):
+        _record_registration(batch, serials, spec, actor)
+    return [batch for batch, _ in built]
+
+
+def _new_batch(
+    spec: BatchSpec, actor: Principal, prefix: str, looked_up: dict[tuple[str, str], Any]
+) -> tuple[Batch, list[str]]:
+    """Check ``spec`` and add its batch (with containers) to the session; no events yet."""
+    if actor.role != "enterprise" or actor.organization_id is None:
+        raise Forbidden("Only an enterprise registers batches.")
+    cas_rn = parse_cas_rn(spec.cas_rn, f"{prefix}cas_rn")
+    if ("substance", cas_rn) not in looked_up:
+        looked_up[("substance", cas_rn)] = db.session.scalar(
+            select(Substance).where(Substance.cas_rn == cas_rn)
+        )
+    substance = looked_up[("substance", cas_rn)]
+    if substance is None:
+        raise InvalidInput(
+            f"{prefix}cas_rn", f"{cas_rn} is not in the substance catalogue.", "substance_unknown"
+        )
+    amount, unit = parse_quantity(spec.quantity, f"{prefix}quantity")
+    concentration = (
+        parse_factor(spec.concentration_pct, f"{prefix}concentration_pct", maximum=HUNDRED)
+        if spec.concentration_pct is not None
+        else HUNDRED
+    )
+    density = (
+        parse_factor(spec.density_kg_per_l, f"{prefix}density_kg_per_l", maximum=Decimal(25))
+        if spec.density_kg_per_l is not None
+        else None
+    )
+    # Held here: the session's identity map is weak, so a second lookup would query again.
+    facility = looked_up.get(("facility", spec.facility_id))
+    if facility is None:
+        facility = own_facility(spec.facility_id, actor.organization_id, f"{prefix}facility_id")
+        looked_up[("facility", spec.facility_id)] = facility
+    origin_kind, origin_document = _origin(spec.origin, f"{prefix}origin")
+    if spec.manufactured_on and spec.expires_on and spec.expires_on < spec.manufactured_on:
+        raise InvalidInput(
+            f"{prefix}expires_on", "A batch cannot expire before it is made.", "dates_invalid"
+        )
+    serials = _serials(spec.containers, prefix)
+    batch = Batch(
+        id=new_id(),
+        substance=substance,
+        cas_rn=cas_rn,
+        lot_number=spec.lot_number,
+        status="active",
+        dimension=amount.dimension,
+        unit=unit,
+        quantity_micro=amount.micro,
+        initial_quantity_micro=amount.micro,
+        concentration_pct=decimal_text(concentration),
+        density_kg_per_l=decimal_text(density) if density is not None else None,
+        holder_organization_id=actor.organization_id,
+        producer_organization_id=actor.organization_id,
+        facility_id=facility.id,
+        origin_kind=origin_kind,
+        origin_document=origin_document,
+        manufactured_on=spec.manufactured_on,
+        expires_on=spec.expires_on,
+        containers=[Container(serial=s) for s in serials],
+        # A new batch has no identifiers yet: saying so spares a lazy load when they are added.
+        identifiers=[],
+    )
+    db.session.add(batch)
+    return batch, serials
+
+
+def _record_registration(
+    batch: Batch, serials: list[str], spec: BatchSpec, actor: Principal
+) -> None:
+    """The ``registered`` event, then the label (``identifiers_issued``)."""
+    events.record(
+        batch,
+        "registered",
+        actor,
+        delta_micro=batch.quantity_micro,
+        documents=spec.documents,
+        details={
+            "origin": batch.origin_kind,
+            "origin_document": batch.origin_document,
+            "lot_number": spec.lot_number,
+            "unit": batch.unit,
+            "containers": len(batch.containers),
+        },
+    )
+    issue_identifiers(batch, actor, serials)
+
+
+def own_facility(facility_id: str, organization_id: str, field_name: str) -> Facility:
+    facility = db.session.get(Facility, facility_id)
+    if facility is None or facility.organization_id != organization_id:
+        raise InvalidInput(
+            field_name, "No facility of your organisation has that id.", "facility_unknown"
+        )
+    return facility
+
+
+def _origin(origin: dict[str, Any], field_name: str) -> tuple[str, str | None]:
+    kind, document = origin.get("kind"), origin.get("document")
+    if kind == "imported" and not document:
+        raise InvalidInput(
+            f"{field_name}.document",
+            "An import names its customs declaration or import licence.",
+            "import_document_required",
+        )
+    return kind, document
+
+
+def _serials(containers: int | list[str] | None, prefix: str) -> list[str]:
+    if containers is None:
+        return []
+    if isinstance(containers, int):
+        if not 1 <= containers <= MAX_CONTAINERS:
+            raise InvalidInput(
+                f"{prefix}containers", f"1 to {MAX_CONTAINERS} containers.", "containers_invalid"
+            )
+        return [f"{n:04d}" for n in range(1, containers + 1)]
+    if len(set(containers)) != len(containers) or not 1 <= len(containers) <= MAX_CONTAINERS:
+        raise InvalidInput(
+            f"{prefix}containers",
+            f"1 to {MAX_CONTAINERS} container serials, each different.",
+            "containers_invalid",
+        )
+    return list(containers)
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def visible_batch(batch_id: str, viewer: Principal) -> Batch:
+    """The batch, if this viewer may see it: its holder, a regulator, an inspector, an admin."""
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or (
+        viewer.role == "enterprise" and batch.holder_organization_id != viewer.organization_id
+    ):
+        raise NotFound(f"No batch {batch_id}.")
+    return batch
+
+
+def held_batch(batch_id: str, actor: Principal) -> Batch:
+    """The batch, if ``actor`` is the enterprise holding it; anyone else gets not found."""
+    batch = db.session.get(Batch, batch_id)
+    if batch is None or batch.holder_organization_id != actor.organization_id:
+        raise NotFound(f"No batch {batch_id}.")
+    return batch
+
+
+def list_batches(
+    viewer: Principal,
+    cas_rn: str | None,
+    status: str | None,
+    holder: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> Page[Batch]:
+    query = select(Batch).options(selectinload(Batch.containers), selectinload(Batch.identifiers))
+    if viewer.role == "enterprise":
+        # Another holder's batches are simply none, but the other parameters are still checked.
+        query = query.where(Batch.holder_organization_id == viewer.organization_id)
+    if holder is not None:
+        query = query.where(Batch.holder_organization_id == holder)
+    if cas_rn is not None:
+        query = query.where(Batch.cas_rn == parse_cas_rn(cas_rn))
+    if status is not None:
+        query = query.where(Batch.status == status)
+    return paginate(query, Batch.id, limit, cursor)

@@ -1,0 +1,248 @@
+"""What holders, producers, regulators and inspectors do to a batch.
+
+Each function checks who may act, takes exact quantities through ``lifecycle``, and
+records one event per batch it changes, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from registry.access.credentials import Principal
+from registry.custody import lifecycle
+from registry.custody.batches import held_batch
+from registry.custody.history import descendant_ids
+from registry.custody.quantities import MAX_MICRO, Amount, in_dimension, parse_quantity
+from registry.db import db, new_id
+from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.labels.issuing import issue_identifiers
+from registry.ledger import events
+from registry.models import Batch, BatchLink, Event
+
+INCIDENT_KINDS = ("loss", "theft", "spill")
+
+
+OUTFLOW_EVENTS = {"consume": "consumed", "dispose": "disposed", "export": "exported"}
+
+
+def amount_for(batch: Batch, quantity: Any, field: str = "quantity", **kwargs: Any) -> Amount:
+    """A requested quantity in the batch's own dimension, converted exactly if need be."""
+    amount, _unit = parse_quantity(quantity, field, **kwargs)
+    converted = in_dimension(amount, batch.dimension, density_of(batch), field)
+    if abs(converted.micro) > MAX_MICRO:  # through a density; it must still fit 64 bits
+        raise InvalidInput(
+            f"{field}.value", "The quantity is implausibly large.", "quantity_invalid"
+        )
+    return converted
+
+
+def density_of(batch: Batch) -> Decimal | None:
+    return Decimal(batch.density_kg_per_l) if batch.density_kg_per_l else None
+
+
+def split(batch_id: str, parts: list[Any], actor: Principal) -> tuple[Batch, list[Batch]]:
+    parent = held_batch(batch_id, actor)
+    lifecycle.check_allowed(parent, "split")
+    if not 1 <= len(parts) <= 100:
+        raise InvalidInput("parts", "Split into 1 to 100 parts.", "parts_invalid")
+    amounts = [amount_for(parent, part, f"parts.{i}") for i, part in enumerate(parts)]
+    total = sum(a.micro for a in amounts)
+    lifecycle.take(parent, total, "split")
+    children = [
+        derive(parent, a.micro, "split", holder=parent.holder_organization_id, actor=actor)
+        for a in amounts
+    ]
+    events.record(
+        parent,
+        "split",
+        actor,
+        delta_micro=-total,
+        details={"children": [c.id for c in children]},
+    )
+    for child in children:
+        events.record(
+            child,
+            "created",
+            actor,
+            delta_micro=child.quantity_micro,
+            related_batch_id=parent.id,
+            details={"origin": "split"},
+        )
+        label(child, actor)
+    db.session.flush()
+    return parent, children
+
+
+def derive(
+    parent: Batch,
+    quantity_micro: int,
+    kind: str,
+    *,
+    holder: str,
+    actor: Principal,
+    status: str = "active",
+) -> Batch:
+    """A child batch carrying part of ``parent``: same substance, lot and composition."""
+    child = Batch(
+        id=new_id(),
+        substance_id=parent.substance_id,
+        cas_rn=parent.cas_rn,
+        lot_number=parent.lot_number,
+        status=status,
+        dimension=parent.dimension,
+        unit=parent.unit,
+        quantity_micro=quantity_micro,
+        initial_quantity_micro=quantity_micro,
+        concentration_pct=parent.concentration_pct,
+        density_kg_per_l=parent.density_kg_per_l,
+        holder_organization_id=holder,
+        producer_organization_id=parent.producer_organization_id,
+        facility_id=parent.facility_id,
+        origin_kind=kind,
+        manufactured_on=parent.manufactured_on,
+        expires_on=parent.expires_on,
+    )
+    db.session.add(child)
+    # Insert the child now: no relationship() tells the unit of work that the link (and a
+    # transfer) must follow it, and once the emptied parent is dirty it would not.
+    db.session.flush()
+    db.session.add(
+        BatchLink(child_id=child.id, parent_id=parent.id, kind=kind, quantity_micro=quantity_micro)
+    )
+    return child
+
+
+def label(child: Batch, actor: Principal) -> None:
+    """A derived batch gets its own signed identifier, after the event that made it."""
+    issue_identifiers(child, actor, [])
+
+
+def take_out(
+    batch_id: str,
+    operation: str,
+    quantity: Any,
+    actor: Principal,
+    details: dict[str, Any],
+) -> tuple[Batch, Event]:
+    """Consume, dispose or export part or all of a held batch."""
+    batch = held_batch(batch_id, actor)
+    lifecycle.check_allowed(batch, operation)
+    amount = amount_for(batch, quantity)
+    lifecycle.take(batch, amount.micro, operation)
+    event = events.record(
+        batch,
+        OUTFLOW_EVENTS[operation],
+        actor,
+        delta_micro=-amount.micro,
+        details=details,
+    )
+    return batch, event
+
+
+def report_incident(
+    batch_id: str, kind: str, quantity: Any, description: str, actor: Principal
+) -> tuple[Batch, Event]:
+    batch = held_batch(batch_id, actor)
+    lifecycle.check_allowed(batch, "incident")
+    amount = amount_for(batch, quantity)
+    lifecycle.take(batch, amount.micro, "incident", empties_to=lifecycle.EMPTIED_BY[kind])
+    event = events.record(
+        batch,
+        "incident",
+        actor,
+        delta_micro=-amount.micro,
+        details={"kind": kind, "description": description},
+        flagged=True,
+    )
+    return batch, event
+
+
+def recall(batch_id: str, reason: str, actor: Principal) -> Batch:
+    """Recall a batch and every live batch made from it (splits, shipments, products)."""
+    batch = db.session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"No batch {batch_id}.")
+    is_authority = actor.role in ("regulator", "admin")
+    if not is_authority and actor.organization_id != batch.producer_organization_id:
+        if actor.organization_id == batch.holder_organization_id:
+            raise Forbidden("Only the producer or a regulator may recall a batch.")
+        raise NotFound(f"No batch {batch_id}.")
+    lifecycle.set_status(batch, "recall", "recalled")
+    events.record(batch, "recalled", actor, details={"reason": reason})
+    for descendant in _live_descendants(batch.id):
+        if descendant.status in lifecycle.ALLOWED_FROM["recall"]:
+            descendant.status = "recalled"
+            events.record(
+                descendant,
+                "recalled",
+                actor,
+                related_batch_id=batch.id,
+                details={"reason": reason, "cascaded_from": batch.id},
+            )
+    return batch
+
+
+def _live_descendants(batch_id: str) -> list[Batch]:
+    ids = descendant_ids(batch_id)
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Batch).where(Batch.id.in_(ids)).order_by(Batch.id)))
+
+
+def regulate(batch_id: str, operation: str, reason: str, actor: Principal) -> Batch:
+    """Suspend (nothing moves) or release a batch; regulators only."""
+    if actor.role not in ("regulator", "admin"):
+        raise Forbidden("Only a regulator suspends or releases batches.")
+    batch = lifecycle.lock(batch_id)
+    if operation == "suspend":
+        lifecycle.set_status(batch, "suspend", "suspended")
+        events.record(batch, "suspended", actor, details={"reason": reason}, flagged=True)
+    else:
+        lifecycle.check_allowed(batch, "release")
+        batch.status = batch.status_before_suspension or "active"
+        batch.status_before_suspension = None
+        events.record(batch, "released", actor, details={"reason": reason})
+    return batch
+
+
+def inspect(
+    batch_id: str, result: str, notes: str | None, observed: Any | None, actor: Principal
+) -> Event:
+    batch = db.session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"No batch {batch_id}.")
+    details: dict[str, Any] = {"result": result, "notes": notes}
+    if observed is not None:
+        amount = amount_for(batch, observed, "observed_quantity", allow_zero=True)
+        details["observed_quantity"] = amount.as_json(batch.unit)
+        details["recorded_quantity"] = Amount(batch.dimension, batch.quantity_micro).as_json(
+            batch.unit
+        )
+    return events.record(batch, "inspected", actor, details=details, flagged=result != "pass")
+
+
+def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> tuple[Batch, Event]:
+    """A stock-count correction, signed; always flagged for the regulator."""
+    batch = held_batch(batch_id, actor)
+    lifecycle.check_allowed(batch, "adjust")
+    delta = amount_for(batch, quantity, signed=True)
+    if batch.quantity_micro + delta.micro > MAX_MICRO:
+        raise InvalidInput(
+            "quantity.value", "The batch would be implausibly large.", "quantity_invalid"
+        )
+    if delta.micro < 0:
+        lifecycle.take(batch, -delta.micro, "adjust", empties_to="depleted")
+    else:
+        lifecycle.give(batch, delta.micro)
+    event = events.record(
+        batch,
+        "adjusted",
+        actor,
+        delta_micro=delta.micro,
+        details={"reason": reason},
+        flagged=True,
+    )
+    return lifecycle.lock(batch.id), event

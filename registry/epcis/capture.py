@@ -1,0 +1,275 @@
+"""EPCIS 2.0 capture: an enterprise's EPCISDocument recorded as registry operations.
+
+All or nothing: every event is mapped and applied in the caller's one transaction, and a
+document with any event that cannot be mapped is refused whole, listing each such event and
+why. What maps:
+
+- ObjectEvent ADD, bizStep commissioning or creating_class_instance: a registration. The
+  substance is the `ct:casRN` extension (CAS RNs are not GS1 keys), the lot `ct:lotNumber`
+  or ILMD `cbvmda:lotNumber`, the quantity its one quantityList entry, the facility its
+  bizLocation (one of the enterprise's facilities, by our URI or by GLN).
+- ObjectEvent OBSERVE shipping of one of our batches (epcClass = its batch URI) to an
+  organisation named in destinationList (owning_party): a shipment.
+- ObjectEvent OBSERVE receiving of a batch in transit to the enterprise: its receipt.
+- ObjectEvent DELETE destroying: disposal; DELETE with another bizStep: consumption.
+- TransformationEvent: inputs from inputQuantityList (our batches), one output from
+  outputQuantityList with `ct:casRN` and a lot number, at the bizLocation facility.
+
+Anything else (AggregationEvent, AssociationEvent, TransactionEvent, GS1 keys the registry
+does not know) is refused with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft7Validator
+from sqlalchemy import select
+
+from registry.access.credentials import Principal
+from registry.custody import operations, transfers, transformations
+from registry.custody.batches import BatchSpec, register
+from registry.db import db
+from registry.epcis import mapping
+from registry.errors import DomainError, FieldError, Unprocessable
+from registry.models import Facility, Transfer
+
+UOM_UNITS = {"KGM": "kg", "GRM": "g", "TNE": "t", "LTR": "L", "MLT": "mL", "MTQ": "m3"}
+COMMISSIONING = {"commissioning", "creating_class_instance"}
+# As many events as a bulk registration takes batches: one capture is one transaction.
+MAX_EVENTS = 1000
+
+
+class CaptureRefused(Unprocessable):
+    code = "epcis_unmappable"
+    title = "Some EPCIS events cannot be recorded"
+
+
+class _Unmappable(Exception):
+    pass
+
+
+@cache
+def _validator() -> Draft7Validator:
+    text = resources.files("registry.data").joinpath("EPCIS-JSON-Schema.json").read_text()
+    return Draft7Validator(json.loads(text))
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What one event became: the operation and the id of what it made or moved (the new
+    batch, the transfer, or for a consumption or disposal the event)."""
+
+    index: int
+    operation: str
+    object_id: str
+
+
+def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
+    """Record every event of ``document``; raise :class:`CaptureRefused` naming each one
+    that cannot be, after checking them all. The caller rolls back on refusal."""
+    body = document.get("epcisBody") if isinstance(document, dict) else None
+    event_list = body.get("eventList") if isinstance(body, dict) else None
+    if isinstance(event_list, list) and len(event_list) > MAX_EVENTS:
+        raise CaptureRefused(
+            f"A capture takes at most {MAX_EVENTS} events; split the document.",
+            field_errors=[
+                FieldError(
+                    "epcisBody.eventList",
+                    f"{len(event_list)} events; at most {MAX_EVENTS}.",
+                    "too_many_events",
+                )
+            ],
+        )
+    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise CaptureRefused(
+            "The document is not a valid EPCIS 2.0 document.",
+            field_errors=[
+                FieldError(
+                    ".".join(str(p) for p in e.absolute_path) or "document",
+                    e.message[:300],
+                    "epcis_invalid",
+                )
+                for e in errors[:20]
+            ],
+        )
+    if document.get("type") != "EPCISDocument":
+        raise CaptureRefused(
+            "Capture takes an EPCISDocument.",
+            field_errors=[FieldError("type", "Send an EPCISDocument.", "epcis_invalid")],
+        )
+    events = document["epcisBody"].get("eventList") or []
+    context = Context(actor, base_url)
+    results, refusals = [], []
+    for index, event in enumerate(events):
+        try:
+            results.append(Captured(index, *context.apply(event)))
+        except _Unmappable as reason:
+            refusals.append(FieldError(f"epcisBody.eventList.{index}", str(reason), "unmappable"))
+        except DomainError as error:
+            refusals.append(FieldError(f"epcisBody.eventList.{index}", error.detail, error.code))
+    if refusals or not events:
+        raise CaptureRefused(
+            f"{len(refusals)} of {len(events)} events cannot be recorded; nothing was."
+            if events
+            else "The document has no events.",
+            field_errors=refusals,
+        )
+    return results
+
+
+def _short(value: str | None) -> str | None:
+    if value is None:
+        return None
+    for prefix in ("https://ref.gs1.org/cbv/BizStep-", "urn:epcglobal:cbv:bizstep:"):
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
+
+
+def _extension(event: dict[str, Any], name: str) -> Any:
+    for key in (f"ct:{name}", name):
+        if key in event:
+            return event[key]
+    return None
+
+
+@dataclass
+class Context:
+    actor: Principal
+    base_url: str
+
+    def apply(self, event: dict[str, Any]) -> tuple[str, str]:
+        kind, action, step = event.get("type"), event.get("action"), _short(event.get("bizStep"))
+        if kind == "ObjectEvent" and action == "ADD" and step in COMMISSIONING:
+            return "registration", self._register(event).id
+        if kind == "ObjectEvent" and action == "OBSERVE" and step == "shipping":
+            return "shipment", self._ship(event).id
+        if kind == "ObjectEvent" and action == "OBSERVE" and step == "receiving":
+            return "receipt", self._receive(event).id
+        if kind == "ObjectEvent" and action == "DELETE":
+            operation = "dispose" if step == "destroying" else "consume"
+            return operation, self._take_out(event, operation).id
+        if kind == "TransformationEvent":
+            return "transformation", self._transform(event).id
+        raise _Unmappable(
+            f"No registry operation records a {kind} with action {action} and bizStep {step}."
+        )
+
+    # --- reading the event ----------------------------------------------------------
+
+    def _quantity(self, element: dict[str, Any]) -> dict[str, str]:
+        unit = UOM_UNITS.get(element.get("uom", ""))
+        if unit is None or "quantity" not in element:
+            raise _Unmappable(f"A quantity needs a uom of {', '.join(UOM_UNITS)}.")
+        value = Decimal(str(element["quantity"]))
+        return {"value": format(value.normalize(), "f"), "unit": unit}
+
+    def _one(self, event: dict[str, Any], key: str) -> dict[str, Any]:
+        elements = event.get(key) or []
+        if len(elements) != 1:
+            raise _Unmappable(f"Exactly one {key} entry is needed, not {len(elements)}.")
+        return elements[0]
+
+    def _batch(self, element: dict[str, Any]) -> str:
+        uri = element.get("epcClass", "")
+        batch_id = mapping.parse_batch_uri(self.base_url, uri)
+        if batch_id is None:
+            raise _Unmappable(f"{uri} is not a batch of this registry.")
+        return batch_id
+
+    def _facility(self, event: dict[str, Any]) -> str:
+        location = (event.get("bizLocation") or {}).get("id", "")
+        facilities = db.session.scalars(
+            select(Facility).where(Facility.organization_id == self.actor.organization_id)
+        )
+        for facility in facilities:
+            if location == mapping.location_uri(self.base_url, facility):
+                return facility.id
+        raise _Unmappable(f"bizLocation {location or '(none)'} is not one of your facilities.")
+
+    def _lot(self, event: dict[str, Any]) -> str:
+        ilmd = event.get("ilmd") or {}
+        lot = _extension(event, "lotNumber") or ilmd.get("cbvmda:lotNumber")
+        if not isinstance(lot, str) or not lot:
+            raise _Unmappable("A lot number is needed: ct:lotNumber or ilmd cbvmda:lotNumber.")
+        return lot
+
+    def _spec(self, event: dict[str, Any], element: dict[str, Any], origin: str) -> BatchSpec:
+        cas_rn = _extension(event, "casRN")
+        if not isinstance(cas_rn, str):
+            raise _Unmappable("The substance is needed as a ct:casRN extension.")
+        return BatchSpec(
+            cas_rn=cas_rn,
+            lot_number=self._lot(event),
+            quantity=self._quantity(element),
+            facility_id=self._facility(event),
+            origin={"kind": origin},
+        )
+
+    def _documents(self, event: dict[str, Any]) -> list[dict[str, str]]:
+        kinds = {"inv": "invoice", "desadv": "delivery_note"}
+        found = []
+        for entry in event.get("bizTransactionList") or []:
+            kind = str(entry.get("type", "")).rsplit("-", 1)[-1]
+            found.append({"type": kinds.get(kind, "other"), "number": entry["bizTransaction"]})
+        return found
+
+    # --- the operations ---------------------------------------------------------------
+
+    def _register(self, event: dict[str, Any]):
+        return register(self._spec(event, self._one(event, "quantityList"), "produced"), self.actor)
+
+    def _ship(self, event: dict[str, Any]):
+        element = self._one(event, "quantityList")
+        owners = [
+            d["destination"]
+            for d in event.get("destinationList") or []
+            if _short(d.get("type", "")).endswith("owning_party")
+        ]
+        prefix = f"{self.base_url.rstrip('/')}/organizations/"
+        if len(owners) != 1 or not owners[0].startswith(prefix):
+            raise _Unmappable("Name the receiver once, as an owning_party organisation URI.")
+        return transfers.ship(
+            self._batch(element),
+            self._quantity(element),
+            owners[0].removeprefix(prefix),
+            None,
+            self._documents(event),
+            self.actor,
+        )
+
+    def _receive(self, event: dict[str, Any]):
+        element = self._one(event, "quantityList")
+        transfer = db.session.scalar(
+            select(Transfer).where(Transfer.shipped_batch_id == self._batch(element))
+        )
+        if transfer is None:
+            raise _Unmappable("That batch is not a shipment in transit.")
+        return transfers.receive(
+            transfer.id, self._quantity(element), self._facility(event), self.actor
+        )
+
+    def _take_out(self, event: dict[str, Any], operation: str):
+        element = self._one(event, "quantityList")
+        details = {"method": "EPCIS capture"} if operation == "dispose" else {"purpose": "EPCIS"}
+        _, recorded = operations.take_out(
+            self._batch(element), operation, self._quantity(element), self.actor, details
+        )
+        return recorded
+
+    def _transform(self, event: dict[str, Any]):
+        inputs = [
+            {"batch_id": self._batch(e), "quantity": self._quantity(e)}
+            for e in event.get("inputQuantityList") or []
+        ]
+        if not inputs:
+            raise _Unmappable("A transformation needs inputQuantityList entries.")
+        output = self._spec(event, self._one(event, "outputQuantityList"), "transformation")
+        return transformations.transform(inputs, output, self.actor)
