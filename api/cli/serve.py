@@ -12,8 +12,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from api import database
+from api.render.label import LabelTooLarge, qr_code
 from registry.catalogue import substances
-from registry.db import db
+from registry.db import db, new_id
 from registry.ledger import events
 from registry.signing import signer
 
@@ -26,12 +27,22 @@ def prepare() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     database.upgrade_to_head()
     kid = signer().keys.ensure().kid
+    _check_labels_print()
     events.ensure_ledger_head()
     seeded = substances.seed_catalogue()
     db.session.commit()
     click.echo(f"schema at {database.head_revision()}; signing key {kid.hex()}", err=True)
     if seeded:
         click.echo(f"substance catalogue seeded with {seeded} substances", err=True)
+
+
+def _check_labels_print() -> None:
+    """Refuse to start if the configured public URL and issuer make labels unprintable."""
+    token, _ = signer().sign(new_id())  # a batch's token, as long as any real one
+    try:
+        qr_code(signer().url(""), token)
+    except LabelTooLarge as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("serve")

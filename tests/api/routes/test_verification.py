@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from api.routes.labels import MAX_QR_VERSION, qr_code
+from api.render.label import MAX_QR_VERSION, qr_code
 from registry.signing import signer
 from tests.api.batch_helpers import make_party, register
 

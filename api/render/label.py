@@ -1,0 +1,136 @@
+"""Drawing a label: the QR code of a signed identifier with the text a person needs.
+
+The contract promises that a label's QR code fits version 10 at error correction M for a public
+URL of up to 32 characters, so it prints legibly on a small bottle; ``qr_code`` refuses to draw
+a larger one rather than print a code a phone may not read.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from xml.sax.saxutils import escape
+
+import qrcode
+from PIL import Image, ImageDraw, ImageFont
+from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
+
+from registry.custody.quantities import Amount
+from registry.models import Batch, Identifier, Organization
+
+LABEL_VERSION = "2"  # part of every label's and sheet's ETag: bump when the drawing changes
+MAX_QR_VERSION = 10
+SHEET_COLUMNS = 3
+SHEET_GAP = 20
+
+
+class LabelTooLarge(ValueError):
+    """The label's URL needs a QR code larger than ``MAX_QR_VERSION``."""
+
+
+def qr_code(url_prefix: str, token: str) -> qrcode.QRCode:
+    """The URL as a byte segment and the base32 token as an alphanumeric one, at ECC M."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code.add_data(QRData(url_prefix.encode(), mode=MODE_8BIT_BYTE))
+    code.add_data(QRData(token.encode(), mode=MODE_ALPHA_NUM))
+    code.make(fit=True)  # the smallest version that holds the data
+    if code.version > MAX_QR_VERSION:
+        raise LabelTooLarge(
+            f"The label's URL ({len(url_prefix) + len(token)} characters) needs QR version "
+            f"{code.version}; labels are printed at version {MAX_QR_VERSION} or smaller. "
+            "Use a shorter CHEMTRACE_PUBLIC_URL (32 characters fit), issuer or container serial."
+        )
+    return code
+
+
+def label_lines(batch: Batch, identifier: Identifier, holder: Organization) -> tuple[str, ...]:
+    substance = batch.substance
+    quantity = Amount(batch.dimension, batch.initial_quantity_micro).as_json(batch.unit)
+    lines = [
+        substance.name,
+        f"CAS {batch.cas_rn}" if batch.cas_rn else "CAS —",
+        "GHS " + " ".join(substance.ghs_pictograms) if substance.ghs_pictograms else "GHS —",
+        f"Lot {batch.lot_number}",
+        f"{quantity['value']} {quantity['unit']} · {batch.concentration_pct}% w/w",
+        f"Holder {holder.name}",
+        f"ID …{batch.id[-8:]}"
+        + (f" · container {identifier.container_serial}" if identifier.container_serial else ""),
+    ]
+    return tuple(line[:60] for line in lines)
+
+
+@dataclass(frozen=True)
+class SvgLabel:
+    """An SVG label's markup with its size, so a sheet can place it without parsing it."""
+
+    width: int
+    height: int
+    body: str  # the drawing, without the outer <svg> element
+
+    def document(self) -> bytes:
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
+            f'height="{self.height}" viewBox="0 0 {self.width} {self.height}">{self.body}</svg>'
+        ).encode()
+
+
+@lru_cache(maxsize=2048)
+def render(token: str, fmt: str, lines: tuple[str, ...], url_prefix: str) -> bytes:
+    """A label as PNG or SVG; cached, since a label never changes."""
+    if fmt == "png":
+        return _png(qr_code(url_prefix, token).get_matrix(), lines)
+    return svg_label(token, lines, url_prefix).document()
+
+
+@lru_cache(maxsize=2048)
+def svg_label(token: str, lines: tuple[str, ...], url_prefix: str, scale: int = 4) -> SvgLabel:
+    matrix = qr_code(url_prefix, token).get_matrix()
+    size = len(matrix) * scale
+    height = size + 18 * len(lines) + 12
+    modules = "".join(
+        f"M{x * scale},{y * scale}h{scale}v{scale}h-{scale}z"
+        for y, row in enumerate(matrix)
+        for x, dark in enumerate(row)
+        if dark
+    )
+    text = "".join(
+        f'<text x="{scale * 4}" y="{size + 16 + 18 * i}">{escape(line)}</text>'
+        for i, line in enumerate(lines)
+    )
+    body = (
+        f'<g font-family="sans-serif" font-size="14">'
+        f'<rect width="{size}" height="{height}" fill="#fff"/><path d="{modules}" fill="#000"/>'
+        f"{text}</g>"
+    )
+    return SvgLabel(size, height, body)
+
+
+def sheet(labels: list[SvgLabel]) -> bytes:
+    """Labels on one printable sheet, ``SHEET_COLUMNS`` across."""
+    cells = []
+    width = height = 0
+    for position, one in enumerate(labels):
+        x = (position % SHEET_COLUMNS) * (one.width + SHEET_GAP)
+        y = (position // SHEET_COLUMNS) * (one.height + SHEET_GAP)
+        width, height = max(width, x + one.width), max(height, y + one.height)
+        cells.append(f'<g transform="translate({x},{y})">{one.body}</g>')
+    return SvgLabel(width, height, "".join(cells)).document()
+
+
+def _png(matrix: list[list[bool]], lines: tuple[str, ...], scale: int = 6) -> bytes:
+    size = len(matrix) * scale
+    font = ImageFont.load_default(size=18)
+    image = Image.new("L", (max(size, 420), size + 24 * len(lines) + 12), 255)
+    draw = ImageDraw.Draw(image)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                draw.rectangle(
+                    [x * scale, y * scale, (x + 1) * scale - 1, (y + 1) * scale - 1], fill=0
+                )
+    for i, line in enumerate(lines):
+        draw.text((scale * 4, size + 4 + 24 * i), line, fill=0, font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
