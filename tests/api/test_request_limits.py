@@ -42,7 +42,7 @@ OPERATIONS = [
 @pytest.mark.parametrize(("operation_id", "operation"), OPERATIONS, ids=[o for o, _ in OPERATIONS])
 def test_every_request_list_has_a_maximum(operation_id, operation):
     # EPCIS capture's body is the GS1 schema, checked by the domain, which caps eventList
-    # at 1000 (tests/api/test_epcis_capture.py); every other list is bounded in the contract.
+    # at 1000 (tests/api/routes/test_epcis_capture.py); every other list is bounded in the contract.
     body = operation.get("requestBody", {}).get("content", {})
     bounded = {k: v for k, v in body.items() if k != "application/ld+json"}
     assert _unbounded_arrays(bounded, operation_id) == []
