@@ -20,17 +20,27 @@ bp = Blueprint("verification", __name__)
 
 MAX_TOKEN_LENGTH = 4000
 
+# The JOSE "typ" of ``signed_result`` (RFC 8725 section 3.11, explicit typing): the media type
+# application/vnd.chemtrace.verification+jwt, "application/" left out as RFC 7515 section 4.1.9
+# recommends. It tells a verification record from any other JWT this registry's keys could
+# sign (an access token, say), so one cannot be passed off as the other.
+SIGNED_RESULT_TYPE = "vnd.chemtrace.verification+jwt"
+
 
 class VerifyIn(StrictSchema):
     token = fields.String(required=True, validate=validate.Length(min=0, max=MAX_TOKEN_LENGTH))
 
 
 def signed_answer(result: verification.Verification) -> dict:
-    """The answer plus ``signed_result``: a compact JWS (EdDSA) over the answer's fields."""
+    """The answer plus ``signed_result``: a compact JWS (EdDSA) over the answer's fields,
+    typed ``SIGNED_RESULT_TYPE``."""
     answer = result.answer()
     key = signer().keys.current()
     answer["signed_result"] = jwt.encode(
-        answer, key.private_key, algorithm="EdDSA", headers={"kid": kid_text(key.kid)}
+        answer,
+        key.private_key,
+        algorithm="EdDSA",
+        headers={"kid": kid_text(key.kid), "typ": SIGNED_RESULT_TYPE},
     )
     return answer
 
