@@ -25,6 +25,9 @@ The counters live in Redis when CHEMTRACE_REDIS_URL is set, so that limits hold 
 gunicorn workers and servers; otherwise in each worker's memory. If Redis fails, requests
 are served under per-worker memory limits rather than refused (the registry stays usable).
 A refused request gets 429 problem+json with Retry-After.
+
+Before all of these, a request whose target (path and query, as sent) is longer than
+MAX_REQUEST_TARGET_BYTES is refused 414 ``uri_too_long`` (see api/config.py).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import hashlib
 import logging
 import math
 import time
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter
@@ -40,7 +44,8 @@ from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.errors import RETRY_AFTER_SECONDS
+from api.config import MAX_REQUEST_TARGET_BYTES
+from api.errors import RETRY_AFTER_SECONDS, problem
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +126,8 @@ def init_app(app: Flask) -> None:
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # Before the limiter's own check: a request refused for its length is not counted.
+    app.before_request(_refuse_long_targets)
     # Registered before the limiter's own hook, so it runs after it (Flask runs after_request
     # hooks in reverse): Flask-Limiter puts Retry-After on every answer, rounded down.
     app.after_request(_retry_after_only_when_refused)
@@ -132,6 +139,31 @@ def init_app(app: Flask) -> None:
     app.extensions["chemtrace_limiter"].init_app(app)
     app.extensions["chemtrace_failed_auth_limits"] = parse_many(
         app.config["RATE_LIMIT_FAILED_AUTH"]
+    )
+
+
+def request_target_bytes(environ: dict) -> int:
+    """The length of the request target as the client sent it (gunicorn and Werkzeug keep it
+    in RAW_URI), or, without it, as the path and query would be sent, percent-encoded."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is not None:
+        return len(raw)
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    query = environ.get("QUERY_STRING", "")
+    return len(quote(path.encode("latin-1"), safe="/;:@&=+$,!~*'()")) + (
+        len(query) + 1 if query else 0
+    )
+
+
+def _refuse_long_targets() -> Response | None:
+    length = request_target_bytes(request.environ)
+    if length <= MAX_REQUEST_TARGET_BYTES:
+        return None
+    return problem(
+        414,
+        "uri_too_long",
+        f"The request target (path and query) is {length} bytes; at most "
+        f"{MAX_REQUEST_TARGET_BYTES} are accepted. Send fewer or shorter parameters.",
     )
 
 
