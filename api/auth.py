@@ -8,7 +8,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import g, request
 
-from api import oidc
+from api import limits, oidc
 from registry.access import credentials
 from registry.access.credentials import Principal
 from registry.errors import Forbidden, NotFound, Unauthenticated
@@ -20,7 +20,12 @@ R = TypeVar("R")
 def current_principal() -> Principal:
     principal = g.get("principal")
     if principal is None:
-        principal = _authenticate()
+        try:
+            principal = _authenticate()
+        except Unauthenticated:
+            # Counted per credential and per address; over the address's budget, 429.
+            limits.authentication_failed()
+            raise
         g.principal = principal
     return principal
 

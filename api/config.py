@@ -14,6 +14,11 @@ from registry.reports.mass_balance import Thresholds
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a bulk request of 1000 batches fits comfortably
+# The longest request target (path and query, as sent, percent-encoded) the app serves; longer
+# is 414 uri_too_long (api/limits.py). Every request the contract allows fits, each character
+# counted at its worst encoding (tests/api/test_uri_length.py), and gunicorn's own limit on
+# the request line (api/gunicorn_conf.py) is above it, so the app, not gunicorn, refuses.
+MAX_REQUEST_TARGET_BYTES = 8000
 
 
 def from_environment() -> dict[str, Any]:

@@ -1,31 +1,57 @@
 """Rate limits (Flask-Limiter): per credential, per client address, and on failed sign-ins.
 
-Three limits hold for every route but the health and metrics probes:
+Two limits hold for every route but the health and metrics probes:
 
 - per credential: what one API key or bearer token may ask of the service;
-- per client address: what one address may ask, whatever credentials it presents;
-- failed authentications per address: only answers 401 count, so guessing keys or replaying
-  stolen tokens from one address is cut off long before it can succeed, while that
-  address's legitimate traffic is limited only by the first two.
+- per client address: what one address may ask, whatever credentials it presents.
+
+Failed authentications (a credential missing, malformed, unknown, revoked or expired on a
+route that needs one) are counted twice, and each count refuses only what failed:
+
+- per presented credential: once one credential has failed RATE_LIMIT_FAILED_AUTH times,
+  requests with it are refused (429) before it is even looked up;
+- per client address: once an address has failed that often, its further failures are
+  answered 429 with Retry-After instead of 401. A credential that does authenticate is
+  still served from that address: behind a shared NAT, one misconfigured client must not
+  lock out every inspector and enterprise behind it.
+
+Neither ever refuses the public routes (verification, the verification page, the JWKS,
+the ledger's checkpoint and proofs, the contract, the probes): they take no credential, so a
+failed one says nothing about them. Keys are 256-bit random secrets and tokens are signed,
+so guessing is hopeless anyway; these limits cut off a client that keeps failing and the
+load and noise it makes.
 
 The counters live in Redis when CHEMTRACE_REDIS_URL is set, so that limits hold across
 gunicorn workers and servers; otherwise in each worker's memory. If Redis fails, requests
 are served under per-worker memory limits rather than refused (the registry stays usable).
 A refused request gets 429 problem+json with Retry-After.
+
+Before all of these, a request whose target (path and query, as sent) is longer than
+MAX_REQUEST_TARGET_BYTES is refused 414 ``uri_too_long`` (see api/config.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
+import time
+from urllib.parse import quote
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter
+from limits import RateLimitItem, parse_many
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.errors import RETRY_AFTER_SECONDS
+from api.config import MAX_REQUEST_TARGET_BYTES
+from api.errors import RETRY_AFTER_SECONDS, problem
+
+log = logging.getLogger(__name__)
 
 # Probes must answer even when a monitoring system polls them hard.
 EXEMPT_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "health.metrics"})
+FAILED_FROM_ADDRESS = "failed-authentication-address"
 
 
 def client_address() -> str:
@@ -42,6 +68,21 @@ def credential_key() -> str:
 
 def _exempt() -> bool:
     return request.endpoint in EXEMPT_ENDPOINTS
+
+
+def needs_credential() -> bool:
+    """Whether this request's route takes a credential (``api.auth.requires_roles`` marks
+    the view with the roles it allows); the public routes do not."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "allowed_roles", None) is not None
+
+
+def _not_a_failing_credential() -> bool:
+    return not needs_credential() or "Authorization" not in request.headers
+
+
+def _authentication_failed(_response: Response) -> bool:
+    return g.get("authentication_failed", False)
 
 
 def _limiter(config: dict) -> Limiter:
@@ -64,13 +105,15 @@ def _limiter(config: dict) -> Limiter:
                 exempt_when=_exempt,
                 error_message="Too many requests from this address.",
             ),
+            # Tested before the request, counted after it when the credential failed: a
+            # credential that keeps failing is refused without being looked up again.
             ApplicationLimit(
                 config["RATE_LIMIT_FAILED_AUTH"],
-                key_function=client_address,
-                scope="failed-authentication",
-                exempt_when=_exempt,
-                deduct_when=lambda response: response.status_code == 401,
-                error_message="Too many failed authentications from this address.",
+                key_function=credential_key,
+                scope="failed-authentication-credential",
+                exempt_when=_not_a_failing_credential,
+                deduct_when=_authentication_failed,
+                error_message="Too many failed authentications with this credential.",
             ),
         ],
         headers_enabled=True,
@@ -83,6 +126,8 @@ def init_app(app: Flask) -> None:
     hops = app.config["PROXY_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    # Before the limiter's own check: a request refused for its length is not counted.
+    app.before_request(_refuse_long_targets)
     # Registered before the limiter's own hook, so it runs after it (Flask runs after_request
     # hooks in reverse): Flask-Limiter puts Retry-After on every answer, rounded down.
     app.after_request(_retry_after_only_when_refused)
@@ -92,6 +137,66 @@ def init_app(app: Flask) -> None:
     # on the limiter object, and tests run several apps with different limits in one process.
     app.extensions["chemtrace_limiter"] = _limiter(app.config)
     app.extensions["chemtrace_limiter"].init_app(app)
+    app.extensions["chemtrace_failed_auth_limits"] = parse_many(
+        app.config["RATE_LIMIT_FAILED_AUTH"]
+    )
+
+
+def request_target_bytes(environ: dict) -> int:
+    """The length of the request target as the client sent it (gunicorn and Werkzeug keep it
+    in RAW_URI), or, without it, as the path and query would be sent, percent-encoded."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is not None:
+        return len(raw)
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    query = environ.get("QUERY_STRING", "")
+    return len(quote(path.encode("latin-1"), safe="/;:@&=+$,!~*'()")) + (
+        len(query) + 1 if query else 0
+    )
+
+
+def _refuse_long_targets() -> Response | None:
+    length = request_target_bytes(request.environ)
+    if length <= MAX_REQUEST_TARGET_BYTES:
+        return None
+    return problem(
+        414,
+        "uri_too_long",
+        f"The request target (path and query) is {length} bytes; at most "
+        f"{MAX_REQUEST_TARGET_BYTES} are accepted. Send fewer or shorter parameters.",
+    )
+
+
+def authentication_failed() -> None:
+    """Called by ``api.auth`` when the presented credential (or its absence) fails.
+
+    Counts the failure against the presented credential (after the request, see the limit
+    above) and against the client address, now. Once the address is over its budget, this
+    failure is answered 429 with Retry-After instead of 401; a credential that authenticates
+    never comes here, so it is still served from the same address.
+    """
+    g.authentication_failed = True
+    limiter: Limiter = current_app.extensions["chemtrace_limiter"]
+    if not limiter.enabled:
+        return
+    keys = [current_app.config["RATELIMIT_KEY_PREFIX"], client_address(), FAILED_FROM_ADDRESS]
+    items: list[RateLimitItem] = current_app.extensions["chemtrace_failed_auth_limits"]
+    try:
+        # The fallback in memory when Redis has been found dead (Flask-Limiter's own check
+        # ran first in this request).
+        strategy = limiter.limiter
+        over = [item for item in items if not strategy.hit(item, *keys)]
+        reset_at = max(
+            (strategy.get_window_stats(item, *keys).reset_time for item in over), default=0
+        )
+    except Exception:  # the counter store failing must not refuse service
+        log.warning("failed-authentication counter unavailable", exc_info=True)
+        return
+    if over:
+        raise TooManyRequests(
+            "Too many failed authentications from this address.",
+            retry_after=max(1, math.ceil(reset_at - time.time())),
+        )
 
 
 def _retry_after_only_when_refused(response: Response) -> Response:

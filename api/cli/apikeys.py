@@ -34,12 +34,31 @@ def apikey_create(role: str, organization_id: str | None, name: str | None) -> N
 
 @apikey_group.command("revoke")
 @click.argument("key_id")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="revoke it even if it is the last active admin key (a leaked one, say)",
+)
 @with_appcontext
-def apikey_revoke(key_id: str) -> None:
-    """Revoke a key by its id; requests with it are refused from now on."""
+def apikey_revoke(key_id: str, force: bool) -> None:
+    """Revoke a key by its id; requests with it are refused from now on.
+
+    The last active admin key is kept unless --force is given, as over HTTP. The command
+    line is the recovery path: `chemtrace apikey create --role admin` makes a new one.
+    """
     try:
-        credentials.revoke_api_key(key_id)
+        api_key = credentials.revoke_api_key(key_id, allow_last_admin=force)
     except DomainError as exc:
+        if exc.code == "last_admin_key":
+            raise click.ClickException(
+                f"{key_id} is the last active admin key. Issue another first (chemtrace "
+                "apikey create --role admin), or pass --force to revoke it anyway."
+            ) from None
         raise click.ClickException(exc.detail) from None
     db.session.commit()
     click.echo(f"revoked {key_id}")
+    if force and api_key.role == "admin" and not credentials.active_admin_key_ids():
+        click.echo(
+            "no active admin key is left: issue one with chemtrace apikey create --role admin",
+            err=True,
+        )

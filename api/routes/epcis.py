@@ -20,7 +20,7 @@ from api.auth import current_principal, requires_roles
 from api.bodies import load_query, refuse_nul
 from api.errors import ApiProblem
 from api.routes.access_log import audited
-from api.schemas.common import QueryInteger, StrictSchema
+from api.schemas.common import PRINTABLE_ASCII, QueryInteger, StrictSchema, moment
 from api.transactions import write_route
 from registry.db import db
 from registry.epcis import capture as epcis_capture
@@ -35,16 +35,24 @@ DEFAULT_PER_PAGE = 30
 MAX_PER_PAGE = 500
 
 
+def _ascii(max_length: int) -> fields.String:
+    # Bounded, and ASCII (URIs, CBV names), so that the whole query stays within the request
+    # target the service accepts (MAX_REQUEST_TARGET_BYTES) even when every byte is escaped.
+    return fields.String(
+        load_default=None, validate=[validate.Length(1, max_length), PRINTABLE_ASCII]
+    )
+
+
 class EpcisQuery(StrictSchema):
-    eventType = fields.String(load_default=None, validate=validate.Length(1, 200))
-    GE_eventTime = fields.AwareDateTime(format="iso", load_default=None)
-    LT_eventTime = fields.AwareDateTime(format="iso", load_default=None)
-    EQ_bizStep = fields.String(load_default=None, validate=validate.Length(1, 300))
-    EQ_disposition = fields.String(load_default=None, validate=validate.Length(1, 300))
-    MATCH_epc = fields.String(load_default=None, validate=validate.Length(1, 2000))
-    MATCH_anyEPCClass = fields.String(load_default=None, validate=validate.Length(1, 2000))
+    eventType = _ascii(200)
+    GE_eventTime = moment(load_default=None)
+    LT_eventTime = moment(load_default=None)
+    EQ_bizStep = _ascii(300)
+    EQ_disposition = _ascii(300)
+    MATCH_epc = _ascii(700)
+    MATCH_anyEPCClass = _ascii(700)
     perPage = QueryInteger(load_default=DEFAULT_PER_PAGE, validate=validate.Range(1, MAX_PER_PAGE))
-    nextPageToken = fields.String(load_default=None, validate=validate.Length(1, 200))
+    nextPageToken = _ascii(200)
 
 
 def _values(text: str | None) -> list[str]:

@@ -18,7 +18,16 @@ from registry.signing import kid_text, signer
 bp = Blueprint("verification", __name__)
 
 
-MAX_TOKEN_LENGTH = 4000
+MAX_TOKEN_LENGTH = 4000  # in a body: the token, or the whole label URL
+# In the page's path, percent-encoded: 600 characters of the worst kind (12 bytes each) keep
+# the URL within MAX_REQUEST_TARGET_BYTES. Genuine tokens are a few hundred characters.
+MAX_PAGE_TOKEN_LENGTH = 600
+
+# The JOSE "typ" of ``signed_result`` (RFC 8725 section 3.11, explicit typing): the media type
+# application/vnd.chemtrace.verification+jwt, "application/" left out as RFC 7515 section 4.1.9
+# recommends. It tells a verification record from any other JWT this registry's keys could
+# sign (an access token, say), so one cannot be passed off as the other.
+SIGNED_RESULT_TYPE = "vnd.chemtrace.verification+jwt"
 
 
 class VerifyIn(StrictSchema):
@@ -26,11 +35,15 @@ class VerifyIn(StrictSchema):
 
 
 def signed_answer(result: verification.Verification) -> dict:
-    """The answer plus ``signed_result``: a compact JWS (EdDSA) over the answer's fields."""
+    """The answer plus ``signed_result``: a compact JWS (EdDSA) over the answer's fields,
+    typed ``SIGNED_RESULT_TYPE``."""
     answer = result.answer()
     key = signer().keys.current()
     answer["signed_result"] = jwt.encode(
-        answer, key.private_key, algorithm="EdDSA", headers={"kid": kid_text(key.kid)}
+        answer,
+        key.private_key,
+        algorithm="EdDSA",
+        headers={"kid": kid_text(key.kid), "typ": SIGNED_RESULT_TYPE},
     )
     return answer
 
@@ -53,7 +66,7 @@ def verify():
 
 @bp.get("/v/<token>")
 def verification_page(token: str):
-    if len(token) > MAX_TOKEN_LENGTH:
+    if len(token) > MAX_PAGE_TOKEN_LENGTH:
         raise ApiProblem(
             422,
             "validation_failed",

@@ -54,9 +54,24 @@ class QueryInteger(fields.Integer):
         return int(value)
 
 
+MAX_MOMENT_LENGTH = 64  # the contract's maxLength for date-time query parameters
+# Printable ASCII only (the contract's "^[\\x20-\\x7e]+$"); \Z, not $, which would let a
+# trailing newline through.
+PRINTABLE_ASCII = validate.Regexp(re.compile(r"[\x20-\x7e]+\Z"), error="Printable ASCII only.")
+
+
+class Moment(fields.AwareDateTime):
+    """An RFC 3339 date-time with its offset, of bounded length (a naive time is refused)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if isinstance(value, str) and len(value) > MAX_MOMENT_LENGTH:
+            raise ValidationError(f"Longer than {MAX_MOMENT_LENGTH} characters.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def moment(**kwargs: Any) -> fields.AwareDateTime:
     """An RFC 3339 date-time with its offset (a naive time is refused)."""
-    return fields.AwareDateTime(format="iso", **kwargs)
+    return Moment(format="iso", **kwargs)
 
 
 class PageQuery(StrictSchema):

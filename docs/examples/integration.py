@@ -30,6 +30,8 @@ from cwt import COSE, COSEKey
 
 OKP, ED25519, EDDSA = 1, 6, -8
 CONTAINER_CLAIM = -65537
+# The JOSE "typ" of signed_result: application/vnd.chemtrace.verification+jwt.
+SIGNED_RESULT_TYPE = "vnd.chemtrace.verification+jwt"
 
 
 def http(method: str, url: str, body: dict | None = None, token: str | None = None):
@@ -79,8 +81,11 @@ def online(base: str, label_url: str, jwks: dict) -> dict:
     if status != 200:
         raise SystemExit(f"verify answered {status}: {answer}")
     signed = answer["signed_result"]
-    kid = jwt.get_unverified_header(signed)["kid"]
-    jwk = next(k for k in jwks["keys"] if k["kid"] == kid)
+    header = jwt.get_unverified_header(signed)
+    # Explicitly typed (RFC 8725 3.11): a verification record, not just any JWT.
+    if header.get("typ", "").lower() != SIGNED_RESULT_TYPE:
+        raise SystemExit(f"signed_result is typed {header.get('typ')!r}, not {SIGNED_RESULT_TYPE}")
+    jwk = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
     claims = jwt.decode(signed, jwt.PyJWK(jwk).key, algorithms=["EdDSA"])
     if claims != {k: v for k, v in answer.items() if k != "signed_result"}:
         raise SystemExit("signed_result does not match the answer")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from registry.catalogue.organizations import get_organization
 from registry.db import db, new_id, utcnow
-from registry.errors import InvalidInput, NotFound, Unauthenticated
+from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from registry.models import ROLES, ApiKey
 from registry.pagination import Page, paginate
 
@@ -82,14 +82,41 @@ def authenticate(presented: str) -> Principal:
     return Principal(api_key.id, api_key.role, api_key.organization_id)
 
 
-def revoke_api_key(key_id: str) -> ApiKey:
+def revoke_api_key(key_id: str, *, allow_last_admin: bool = False) -> ApiKey:
+    """Revoke a key (revoking it twice is harmless).
+
+    The last active admin key is refused (``last_admin_key``): without it nobody could manage
+    keys, organisations or substances over HTTP. Only the command line, run by whoever holds
+    the server, passes ``allow_last_admin``: it is the recovery path, and it can always issue
+    a new admin key (``chemtrace apikey create --role admin``).
+    """
     api_key = db.session.get(ApiKey, key_id)
     if api_key is None:
         raise NotFound(f"No API key {key_id}.")
     if api_key.revoked_at is None:
+        if api_key.role == "admin" and not allow_last_admin:
+            _refuse_revoking_the_last_admin_key(api_key)
         api_key.revoked_at = utcnow()
     db.session.flush()
     return api_key
+
+
+def active_admin_key_ids(*, lock: bool = False) -> set[str]:
+    statement = db.select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+    if lock:
+        statement = statement.with_for_update()
+    return set(db.session.scalars(statement))
+
+
+def _refuse_revoking_the_last_admin_key(api_key: ApiKey) -> None:
+    # The active admin keys locked (PostgreSQL), so two admins revoking each other's keys at
+    # once are serialised and the second sees the first's revocation; SQLite has one writer.
+    if active_admin_key_ids(lock=True) <= {api_key.id}:
+        raise Conflict(
+            f"API key {api_key.id} is the last active admin key; revoking it would leave no "
+            "admin able to use the API. Issue another admin key first.",
+            code="last_admin_key",
+        )
 
 
 def list_api_keys(limit: int | None, cursor: str | None) -> Page[ApiKey]:

@@ -320,7 +320,8 @@ def _issue(app: Flask, role: str, organization_id: str | None = None, *, revoked
     with app.app_context():
         issued = credentials.issue_api_key(role, organization_id, f"authz {role}")
         if revoked:
-            credentials.revoke_api_key(issued.api_key.id)
+            # It may be the only admin key yet: revoked as the command line may.
+            credentials.revoke_api_key(issued.api_key.id, allow_last_admin=True)
         db.session.commit()
         return issued.api_key.id, issued.secret
 

@@ -41,6 +41,9 @@ def test_verify_answers_with_status_holder_and_a_signed_result(client, auth, pro
     assert result["batch"]["status"] == "active"
     assert result["batch"]["holder"] == {"name": "Producer", "enterprise_code": "0300588569"}
     header = jwt.get_unverified_header(result["signed_result"])
+    # Explicitly typed (RFC 8725 3.11): a verification record, not a generic JWT.
+    assert header["typ"] == "vnd.chemtrace.verification+jwt"
+    assert header["alg"] == "EdDSA"
     key = next(k for k in jwks(client)["keys"] if k["kid"] == header["kid"])
     claims = jwt.decode(result["signed_result"], jwt.PyJWK(key).key, algorithms=["EdDSA"])
     assert claims == {k: v for k, v in result.items() if k != "signed_result"}
@@ -64,6 +67,8 @@ def test_recalled_batch_is_shown_as_recalled(client, auth, producer):
         f"/v/{batch['identifier']['token']}", headers={"Accept": "application/json"}
     ).json
     assert as_json["batch"]["status"] == "recalled"
+    typ = jwt.get_unverified_header(as_json["signed_result"])["typ"]
+    assert typ == "vnd.chemtrace.verification+jwt"
 
 
 def test_forged_label_gets_a_reason_not_a_500(client, producer):
