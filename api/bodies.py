@@ -8,7 +8,8 @@ from typing import Any
 from flask import request
 from marshmallow import Schema
 
-from api.errors import ApiProblem
+from api.errors import ApiProblem, validation_failed
+from registry.errors import FieldError
 
 
 def load_json(schema: Schema) -> Any:
@@ -32,14 +33,9 @@ def load_query(schema: Schema) -> Any:
     args = request.args
     repeated = [name for name in args if len(args.getlist(name)) > 1]
     if repeated:
-        raise ApiProblem(
-            422,
-            "validation_failed",
+        raise validation_failed(
+            [FieldError(n, "Give this parameter once.", "repeated_parameter") for n in repeated],
             "A query parameter was given more than once.",
-            errors=[
-                {"field": n, "message": "Give this parameter once.", "code": "repeated_parameter"}
-                for n in repeated
-            ],
         )
     values = args.to_dict()
     refuse_nul(values)
@@ -50,17 +46,8 @@ def refuse_nul(data: Any, path: str = "") -> None:
     """No text may hold a NUL character: PostgreSQL cannot store one, and no field needs it."""
     if isinstance(data, str):
         if "\x00" in data:
-            raise ApiProblem(
-                422,
-                "validation_failed",
-                "Some fields are missing, unknown or of the wrong type.",
-                errors=[
-                    {
-                        "field": path or "body",
-                        "message": "NUL characters are not allowed.",
-                        "code": "invalid_character",
-                    }
-                ],
+            raise validation_failed(
+                [FieldError(path or "body", "NUL characters are not allowed.", "invalid_character")]
             )
     elif isinstance(data, dict):
         for key, value in data.items():

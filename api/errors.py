@@ -100,9 +100,19 @@ def field_errors(errors: list[domain.FieldError]) -> list[dict[str, str]]:
     return [{"field": e.field, "message": e.message, "code": e.code} for e in errors]
 
 
-def _flatten(messages: Any, prefix: str = "") -> list[dict[str, str]]:
-    """Marshmallow's nested error dict as a flat list of {field, message}."""
-    out: list[dict[str, str]] = []
+VALIDATION_DETAIL = "Some fields are missing, unknown or of the wrong type."
+
+
+def validation_failed(
+    errors: list[domain.FieldError], detail: str = VALIDATION_DETAIL
+) -> ApiProblem:
+    """The 422 ``validation_failed`` problem, listing each field's error."""
+    return ApiProblem(422, "validation_failed", detail, errors=field_errors(errors))
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[domain.FieldError]:
+    """Marshmallow's nested error dict as a flat list of field errors."""
+    out: list[domain.FieldError] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
             name = f"{prefix}.{key}" if prefix else str(key)
@@ -112,12 +122,12 @@ def _flatten(messages: Any, prefix: str = "") -> list[dict[str, str]]:
             code = "unknown_field" if message == "Unknown field." else "invalid_field"
             if message == "Missing data for required field.":
                 code = "missing_field"
-            out.append({"field": prefix or "_body", "message": message, "code": code})
+            out.append(domain.FieldError(prefix or "_body", message, code))
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             out.extend(_flatten(value, f"{prefix}.{index}"))
     else:
-        out.append({"field": prefix or "_body", "message": str(messages), "code": "invalid_field"})
+        out.append(domain.FieldError(prefix or "_body", str(messages), "invalid_field"))
     return out
 
 
@@ -128,12 +138,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:
-        return problem(
-            422,
-            "validation_failed",
-            "Some fields are missing, unknown or of the wrong type.",
-            errors=_flatten(exc.messages),
-        )
+        return _api_problem(validation_failed(_flatten(exc.messages)))
 
     @app.errorhandler(domain.DomainError)
     def _domain(exc: domain.DomainError) -> Response:
