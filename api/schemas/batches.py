@@ -19,7 +19,7 @@ from api.schemas.common import (
     text,
     timestamp,
 )
-from registry.custody.operations import density_of
+from registry.custody.operations import INCIDENT_KINDS, density_of
 from registry.custody.quantities import Amount, decimal_text, pure_grams
 from registry.models import BATCH_STATUSES, Batch, Transfer
 from registry.signing import signer
@@ -131,7 +131,7 @@ class ExportIn(StrictSchema):
 
 
 class IncidentIn(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(("loss", "theft", "spill")))
+    kind = fields.String(required=True, validate=validate.OneOf(INCIDENT_KINDS))
     quantity = quantity()
     description = text(2000)
 
