@@ -103,6 +103,30 @@ def field_errors(errors: list[domain.FieldError]) -> list[dict[str, str]]:
 VALIDATION_DETAIL = "Some fields are missing, unknown or of the wrong type."
 
 
+class CodedMessage(str):
+    """A validation message that carries its field error code through marshmallow.
+
+    Marshmallow reports errors as text; a schema that sets one of these as an error message
+    (``api.schemas.common.StrictSchema`` does, for unknown and missing fields) has the
+    problem's ``code`` chosen by it, not by what the text says. Any other message is
+    ``invalid_field``.
+    """
+
+    code: str
+
+    def __new__(cls, text: str, code: str) -> CodedMessage:
+        message = super().__new__(cls, text)
+        message.code = code
+        return message
+
+    def format(self, *args: Any, **kwargs: Any) -> CodedMessage:
+        # Marshmallow formats a field's message before raising it: keep the code.
+        return CodedMessage(super().format(*args, **kwargs), self.code)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return CodedMessage, (str(self), self.code)
+
+
 def validation_failed(
     errors: list[domain.FieldError], detail: str = VALIDATION_DETAIL
 ) -> ApiProblem:
@@ -119,10 +143,8 @@ def _flatten(messages: Any, prefix: str = "") -> list[domain.FieldError]:
             out.extend(_flatten(value, name))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:
-            code = "unknown_field" if message == "Unknown field." else "invalid_field"
-            if message == "Missing data for required field.":
-                code = "missing_field"
-            out.append(domain.FieldError(prefix or "_body", message, code))
+            code = getattr(message, "code", "invalid_field")
+            out.append(domain.FieldError(prefix or "_body", str(message), code))
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             out.extend(_flatten(value, f"{prefix}.{index}"))
