@@ -3,28 +3,48 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from flask import request
 from marshmallow import Schema
 
-from api.errors import ApiProblem
+from api.errors import ApiProblem, validation_failed
+from registry.errors import FieldError
 
 
 def load_json(schema: Schema) -> Any:
-    if not request.mimetype or not (
-        request.mimetype == "application/json" or request.mimetype.endswith("+json")
-    ):
-        raise ApiProblem(415, "unsupported_media_type", "Send the body as application/json.")
-    raw = request.get_data(cache=True)
+    return schema.load(json_object())
+
+
+def json_object(
+    media_types: tuple[str, ...] | None = None, *, exact_numbers: bool = False
+) -> dict[str, Any]:
+    """The body as a JSON object with no NUL character in it, or the problem why not.
+
+    ``media_types`` are the ones accepted; by default ``application/json`` and any ``+json``
+    type. With ``exact_numbers``, numbers with a fraction or exponent are Decimals, not floats.
+    """
+    mimetype = request.mimetype
+    if media_types is None:
+        accepted = mimetype == "application/json" or mimetype.endswith("+json")
+        media_types = ("application/json",)
+    else:
+        accepted = mimetype in media_types
+    if not mimetype or not accepted:
+        raise ApiProblem(
+            415, "unsupported_media_type", f"Send the body as {' or '.join(media_types)}."
+        )
     try:
-        data = json.loads(raw)
+        data = json.loads(
+            request.get_data(cache=True), parse_float=Decimal if exact_numbers else None
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiProblem(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiProblem(400, "body_not_object", "The body must be a JSON object.")
     refuse_nul(data)
-    return schema.load(data)
+    return data
 
 
 def load_query(schema: Schema) -> Any:
@@ -32,14 +52,9 @@ def load_query(schema: Schema) -> Any:
     args = request.args
     repeated = [name for name in args if len(args.getlist(name)) > 1]
     if repeated:
-        raise ApiProblem(
-            422,
-            "validation_failed",
+        raise validation_failed(
+            [FieldError(n, "Give this parameter once.", "repeated_parameter") for n in repeated],
             "A query parameter was given more than once.",
-            errors=[
-                {"field": n, "message": "Give this parameter once.", "code": "repeated_parameter"}
-                for n in repeated
-            ],
         )
     values = args.to_dict()
     refuse_nul(values)
@@ -50,17 +65,8 @@ def refuse_nul(data: Any, path: str = "") -> None:
     """No text may hold a NUL character: PostgreSQL cannot store one, and no field needs it."""
     if isinstance(data, str):
         if "\x00" in data:
-            raise ApiProblem(
-                422,
-                "validation_failed",
-                "Some fields are missing, unknown or of the wrong type.",
-                errors=[
-                    {
-                        "field": path or "body",
-                        "message": "NUL characters are not allowed.",
-                        "code": "invalid_character",
-                    }
-                ],
+            raise validation_failed(
+                [FieldError(path or "body", "NUL characters are not allowed.", "invalid_character")]
             )
     elif isinstance(data, dict):
         for key, value in data.items():

@@ -102,24 +102,56 @@ def field_errors(errors: list[domain.FieldError]) -> list[dict[str, str]]:
     return [{"field": e.field, "message": e.message, "code": e.code} for e in errors]
 
 
-def _flatten(messages: Any, prefix: str = "") -> list[dict[str, str]]:
-    """Marshmallow's nested error dict as a flat list of {field, message}."""
-    out: list[dict[str, str]] = []
+VALIDATION_DETAIL = "Some fields are missing, unknown or of the wrong type."
+
+
+class CodedMessage(str):
+    """A validation message that carries its field error code through marshmallow.
+
+    Marshmallow reports errors as text; a schema that sets one of these as an error message
+    (``api.schemas.common.StrictSchema`` does, for unknown and missing fields) has the
+    problem's ``code`` chosen by it, not by what the text says. Any other message is
+    ``invalid_field``.
+    """
+
+    code: str
+
+    def __new__(cls, text: str, code: str) -> CodedMessage:
+        message = super().__new__(cls, text)
+        message.code = code
+        return message
+
+    def format(self, *args: Any, **kwargs: Any) -> CodedMessage:
+        # Marshmallow formats a field's message before raising it: keep the code.
+        return CodedMessage(super().format(*args, **kwargs), self.code)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return CodedMessage, (str(self), self.code)
+
+
+def validation_failed(
+    errors: list[domain.FieldError], detail: str = VALIDATION_DETAIL
+) -> ApiProblem:
+    """The 422 ``validation_failed`` problem, listing each field's error."""
+    return ApiProblem(422, "validation_failed", detail, errors=field_errors(errors))
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[domain.FieldError]:
+    """Marshmallow's nested error dict as a flat list of field errors."""
+    out: list[domain.FieldError] = []
     if isinstance(messages, dict):
         for key, value in messages.items():
             name = f"{prefix}.{key}" if prefix else str(key)
             out.extend(_flatten(value, name))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         for message in messages:
-            code = "unknown_field" if message == "Unknown field." else "invalid_field"
-            if message == "Missing data for required field.":
-                code = "missing_field"
-            out.append({"field": prefix or "_body", "message": message, "code": code})
+            code = getattr(message, "code", "invalid_field")
+            out.append(domain.FieldError(prefix or "_body", str(message), code))
     elif isinstance(messages, list):
         for index, value in enumerate(messages):
             out.extend(_flatten(value, f"{prefix}.{index}"))
     else:
-        out.append({"field": prefix or "_body", "message": str(messages), "code": "invalid_field"})
+        out.append(domain.FieldError(prefix or "_body", str(messages), "invalid_field"))
     return out
 
 
@@ -130,12 +162,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:
-        return problem(
-            422,
-            "validation_failed",
-            "Some fields are missing, unknown or of the wrong type.",
-            errors=_flatten(exc.messages),
-        )
+        return _api_problem(validation_failed(_flatten(exc.messages)))
 
     @app.errorhandler(domain.DomainError)
     def _domain(exc: domain.DomainError) -> Response:

@@ -32,6 +32,7 @@ from flask import Flask, current_app
 from registry.access.credentials import Principal
 from registry.catalogue.organizations import organization_by_code
 from registry.errors import Unauthenticated
+from registry.models import ROLES
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
 LEEWAY_SECONDS = 30
@@ -151,7 +152,7 @@ def authenticate(token: str) -> Principal:
 
 def _principal(issuer: Issuer, claims: dict[str, Any]) -> Principal:
     role = claims.get(issuer.role_claim)
-    if role not in ("admin", "regulator", "inspector", "enterprise"):
+    if role not in ROLES:
         raise TokenRefused("token_role", f"Claim {issuer.role_claim} holds no known role.")
     organization_id = None
     if role == "enterprise":

@@ -20,7 +20,6 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-STATES = ("next", "current", "retired", "compromised")
 STATE_FILE = "keys.json"
 
 

@@ -5,13 +5,13 @@ The cursor is opaque to clients: base64url of the last id of the previous page.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select
 
+from crypto.keys import b64url, b64url_decode
 from registry.db import db
 from registry.errors import InvalidInput
 
@@ -28,13 +28,12 @@ class Page(Generic[T]):
 
 
 def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+    return b64url(last_id.encode())
 
 
 def decode_cursor(cursor: str) -> str:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+        value = b64url_decode(cursor).decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidInput(
             "cursor", "The cursor is not one this service issued.", "invalid_cursor"

@@ -33,7 +33,6 @@ from tests.live import chemtrace_command, running_service
 WORKERS = 4
 THREADS = 16
 REQUESTS = 300
-HAMMER_SECONDS = 40
 REQUEST_TIMEOUT = 35  # above the 30 s SQLite busy_timeout, so a lock wait shows as a 5xx
 REGISTERED_KG = Decimal(100)
 MICRO_PER = {"g": 10**6, "kg": 10**9}
@@ -98,7 +97,6 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
     shipped: dict[str, int] = {}  # shipped batch id -> micro
     reported_remaining: list[int] = []  # the parent's quantity in each split/consume answer
     asked_micro = 0
-    skipped = 0
     lock = threading.Lock()
     with running_service(database_url, tmp_path / "data", workers=WORKERS) as service:
         base = service.base_url
@@ -133,7 +131,6 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
                 plans.append(("consume", _random_quantity(rng, 1_000_000)))
             else:
                 plans.append(("ship", _random_quantity(rng, 1_000_000)))
-        hammer_deadline = time.monotonic() + HAMMER_SECONDS
 
         def outcome(operation: str, status: int, body: dict[str, Any]) -> str:
             if 200 <= status < 300:
@@ -145,12 +142,8 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
             return f"{status} {code}"
 
         def run(plan: tuple[str, Any]) -> None:
-            nonlocal asked_micro, skipped
+            nonlocal asked_micro
             operation, argument = plan
-            if time.monotonic() > hammer_deadline:
-                with lock:
-                    skipped += 1
-                return
             try:
                 if operation == "split":
                     asked = sum(_micro(p) for p in argument)
@@ -292,8 +285,7 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
     report = "\n".join(
         [
             f"race on {database_url.split('://')[0]}: seed {seed}, {WORKERS} workers, "
-            f"{THREADS} threads, {sum(outcomes.values())} requests in {elapsed:.1f} s "
-            f"({skipped} skipped at the deadline)",
+            f"{THREADS} threads, {sum(outcomes.values())} requests in {elapsed:.1f} s",
             *(f"  {op:<13} {dict(results)}" for op, results in by_operation.items()),
             f"  asked {_kg(asked_micro)} kg of {REGISTERED_KG} kg",
             f"  parent left {_kg(final_micro)} kg ({final['status']}); "
@@ -314,7 +306,6 @@ def test_racing_splits_consumptions_and_shipments_add_up_exactly(app, auth, data
     assert "unhandled error" not in server_log and "Traceback" not in server_log, (
         f"{report}\nserver log:\n{server_log[-5000:]}"
     )
-    assert skipped == 0, f"the service was too slow to answer them all:\n{report}"
     assert asked_micro > registered_micro, f"the race never asked for more than held:\n{report}"
     assert any(r.startswith("409") for results in by_operation.values() for r in results), report
     assert final_micro >= 0, report

@@ -8,8 +8,6 @@ bindings say).
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
@@ -17,8 +15,7 @@ from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
 from api.auth import current_principal, requires_roles
-from api.bodies import load_query, refuse_nul
-from api.errors import ApiProblem
+from api.bodies import json_object, load_query
 from api.routes.access_log import audited
 from api.schemas.common import PRINTABLE_ASCII, QueryInteger, StrictSchema, moment
 from api.transactions import write_route
@@ -150,24 +147,12 @@ def _document(found: list[Event], base_url: str, dispositions: list[str]) -> dic
     return mapping.query_document(events, base_url)
 
 
-def _document_body() -> object:
-    """The raw JSON body, numbers as exact Decimals (EPCIS quantities are JSON numbers)."""
-    if request.mimetype not in ("application/json", "application/ld+json"):
-        raise ApiProblem(415, "unsupported_media_type", "Send application/ld+json or JSON.")
-    try:
-        return json.loads(request.get_data(cache=True), parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiProblem(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
-
-
 @bp.post("/capture")
 @requires_roles("enterprise")
 @write_route
 def capture():
-    document = _document_body()
-    if not isinstance(document, dict):
-        raise ApiProblem(400, "body_not_object", "The body must be a JSON object.")
-    refuse_nul(document)
+    # Numbers as exact Decimals: EPCIS quantities are JSON numbers.
+    document = json_object(("application/ld+json", "application/json"), exact_numbers=True)
     captured = epcis_capture.capture(
         document, current_principal(), current_app.config["PUBLIC_URL"]
     )

@@ -19,6 +19,7 @@ from api.schemas.organizations import (
 from api.transactions import write_route
 from registry.catalogue import organizations
 from registry.catalogue.organizations import LicenceTerms
+from registry.models import ROLES
 
 bp = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations")
 
@@ -41,7 +42,7 @@ def list_organizations():
 
 
 @bp.get("/<organization_id>")
-@requires_roles("admin", "regulator", "inspector", "enterprise")
+@requires_roles(*ROLES)
 def get_organization(organization_id: str):
     ensure_own_organization(organization_id)
     return organization_json(organizations.get_organization(organization_id))

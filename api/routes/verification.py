@@ -10,8 +10,9 @@ from flask import Blueprint, Response, render_template, request
 from marshmallow import fields, validate
 
 from api.bodies import load_json
-from api.errors import ApiProblem
+from api.errors import validation_failed
 from api.schemas.common import StrictSchema
+from registry.errors import FieldError
 from registry.labels import verification
 from registry.signing import kid_text, signer
 
@@ -67,17 +68,8 @@ def verify():
 @bp.get("/v/<token>")
 def verification_page(token: str):
     if len(token) > MAX_PAGE_TOKEN_LENGTH:
-        raise ApiProblem(
-            422,
-            "validation_failed",
-            "Some fields are missing, unknown or of the wrong type.",
-            errors=[
-                {
-                    "field": "token",
-                    "message": "Longer than any label token.",
-                    "code": "invalid_field",
-                }
-            ],
+        raise validation_failed(
+            [FieldError("token", "Longer than any label token.", "invalid_field")]
         )
     result = verification.verify(token)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (

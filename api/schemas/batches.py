@@ -19,7 +19,7 @@ from api.schemas.common import (
     text,
     timestamp,
 )
-from registry.custody.operations import density_of
+from registry.custody.operations import INCIDENT_KINDS, density_of
 from registry.custody.quantities import Amount, decimal_text, pure_grams
 from registry.models import BATCH_STATUSES, Batch, Transfer
 from registry.signing import signer
@@ -79,13 +79,18 @@ class OriginIn(StrictSchema):
     document = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 100))
 
 
-class BatchIn(StrictSchema):
+class NewBatchIn(StrictSchema):
+    """What every new batch is given: a registration's, and a transformation's output."""
+
     cas_rn = fields.String(required=True, validate=validate.Length(max=20))
     lot_number = text(100)
     quantity = quantity()
     concentration_pct = fields.String(load_default=None, validate=validate.Length(1, 20))
     density_kg_per_l = fields.String(load_default=None, validate=validate.Length(1, 20))
     facility_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class BatchIn(NewBatchIn):
     origin = fields.Nested(OriginIn, required=True)
     manufactured_on = fields.Date(load_default=None)
     expires_on = fields.Date(load_default=None)
@@ -126,7 +131,7 @@ class ExportIn(StrictSchema):
 
 
 class IncidentIn(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(("loss", "theft", "spill")))
+    kind = fields.String(required=True, validate=validate.OneOf(INCIDENT_KINDS))
     quantity = quantity()
     description = text(2000)
 
@@ -151,13 +156,8 @@ class TransformationInput(StrictSchema):
     quantity = quantity()
 
 
-class TransformationOutput(StrictSchema):
-    cas_rn = fields.String(required=True, validate=validate.Length(max=20))
-    lot_number = text(100)
-    quantity = quantity()
-    concentration_pct = fields.String(load_default=None, validate=validate.Length(1, 20))
-    density_kg_per_l = fields.String(load_default=None, validate=validate.Length(1, 20))
-    facility_id = fields.String(required=True, validate=validate.Length(1, 64))
+class TransformationOutput(NewBatchIn):
+    """The one batch a transformation makes: its origin is the transformation."""
 
 
 class TransformationIn(StrictSchema):

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.errors import CodedMessage
+
 
 class StrictSchema(Schema):
-    """Unknown fields are an error (marshmallow's default, stated here on purpose)."""
+    """Unknown fields are an error (marshmallow's default, stated here on purpose).
+
+    An unknown field and a missing required one are reported with their own codes
+    (``unknown_field``, ``missing_field``); every other message is ``invalid_field``.
+    """
+
+    error_messages: ClassVar[dict[str, str]] = {
+        "unknown": CodedMessage("Unknown field.", "unknown_field")
+    }
 
     class Meta:
         unknown = "raise"
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        required = field_obj.error_messages["required"]
+        field_obj.error_messages["required"] = CodedMessage(required, "missing_field")
 
 
 # Whitespace as `\s` means it in the contract's patterns (ECMA-262, the regex dialect of JSON

@@ -37,12 +37,6 @@ H_SUFFIXES = frozenset(["", "i", "F", "D", "FD", "Fd", "Df", "f", "d", "fd"])
 H_CODE_PATTERN = re.compile(r"^(H\d{3})([A-Za-z]{0,2})$")
 
 
-def is_valid_cas_rn(value: object) -> bool:
-    return (
-        isinstance(value, str) and bool(CAS_RN_PATTERN.fullmatch(value)) and casrn.is_valid(value)
-    )
-
-
 def parse_cas_rn(value: object, field: str = "cas_rn") -> str:
     if not isinstance(value, str) or not CAS_RN_PATTERN.fullmatch(value):
         raise InvalidInput(

@@ -172,15 +172,6 @@ def in_dimension(
     return Amount(VOLUME, int(microlitres))
 
 
-def pure_substance_grams(mass: Amount, concentration_pct: Decimal) -> Decimal:
-    """Pure-substance mass in grams: mixture mass × concentration (% w/w), exactly."""
-    if mass.dimension != MASS:
-        raise ValueError("pure-substance mass needs a mass")
-    with localcontext() as context:
-        context.prec = 60
-        return Decimal(mass.micro) * concentration_pct / 100 / 10**6
-
-
 def pure_grams(
     amount: Amount, concentration_pct: Decimal, density_kg_per_l: Decimal | None
 ) -> Decimal | None:

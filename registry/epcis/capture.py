@@ -35,7 +35,7 @@ from registry.access.credentials import Principal
 from registry.custody import operations, transfers, transformations
 from registry.custody.batches import BatchSpec, register
 from registry.db import db
-from registry.epcis import mapping
+from registry.epcis import cbv, mapping
 from registry.errors import DomainError, FieldError, Unprocessable
 from registry.models import Facility, Transfer
 
@@ -124,15 +124,6 @@ def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
     return results
 
 
-def _short(value: str | None) -> str | None:
-    if value is None:
-        return None
-    for prefix in ("https://ref.gs1.org/cbv/BizStep-", "urn:epcglobal:cbv:bizstep:"):
-        if value.startswith(prefix):
-            return value[len(prefix) :]
-    return value
-
-
 def _extension(event: dict[str, Any], name: str) -> Any:
     for key in (f"ct:{name}", name):
         if key in event:
@@ -146,7 +137,9 @@ class Context:
     base_url: str
 
     def apply(self, event: dict[str, Any]) -> tuple[str, str]:
-        kind, action, step = event.get("type"), event.get("action"), _short(event.get("bizStep"))
+        kind, action, biz_step = event.get("type"), event.get("action"), event.get("bizStep")
+        # Any CBV form (bare word, cbv: compact IRI, full URI) of a standard step.
+        step = cbv.BIZ_STEP.short(biz_step) if isinstance(biz_step, str) else None
         if kind == "ObjectEvent" and action == "ADD" and step in COMMISSIONING:
             return "registration", self._register(event).id
         if kind == "ObjectEvent" and action == "OBSERVE" and step == "shipping":
@@ -159,7 +152,7 @@ class Context:
         if kind == "TransformationEvent":
             return "transformation", self._transform(event).id
         raise _Unmappable(
-            f"No registry operation records a {kind} with action {action} and bizStep {step}."
+            f"No registry operation records a {kind} with action {action} and bizStep {biz_step}."
         )
 
     # --- reading the event ----------------------------------------------------------
@@ -217,7 +210,7 @@ class Context:
         kinds = {"inv": "invoice", "desadv": "delivery_note"}
         found = []
         for entry in event.get("bizTransactionList") or []:
-            kind = str(entry.get("type", "")).rsplit("-", 1)[-1]
+            kind = cbv.BIZ_TRANSACTION_TYPE.short(str(entry.get("type", "")))
             found.append({"type": kinds.get(kind, "other"), "number": entry["bizTransaction"]})
         return found
 
@@ -231,7 +224,7 @@ class Context:
         owners = [
             d["destination"]
             for d in event.get("destinationList") or []
-            if _short(d.get("type", "")).endswith("owning_party")
+            if cbv.SOURCE_DESTINATION_TYPE.short(str(d.get("type", ""))) == "owning_party"
         ]
         prefix = f"{self.base_url.rstrip('/')}/organizations/"
         if len(owners) != 1 or not owners[0].startswith(prefix):

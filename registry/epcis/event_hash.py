@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from registry.epcis import cbv
+
 Namespaces = Mapping[str, str]
 Renderer = Callable[[str, Any, Namespaces], list[str]]
 Order = tuple[tuple[str, Renderer], ...]
@@ -51,18 +53,22 @@ DEFAULT_NAMESPACES: dict[str, str] = {
 }
 
 # What a bare term expands to in the fields the EPCIS context types as "@vocab".
-CBV = "https://ref.gs1.org/cbv/"
-BIZ_STEP, DISPOSITION, COMPONENT = CBV + "BizStep-", CBV + "Disp-", CBV + "Comp-"
-BIZ_TRANSACTION_TYPE, SOURCE_DESTINATION_TYPE = CBV + "BTT-", CBV + "SDT-"
+BIZ_STEP, DISPOSITION = cbv.BIZ_STEP.uri, cbv.DISPOSITION.uri
+BIZ_TRANSACTION_TYPE = cbv.BIZ_TRANSACTION_TYPE.uri
+SOURCE_DESTINATION_TYPE = cbv.SOURCE_DESTINATION_TYPE.uri
+COMPONENT = cbv.NAMESPACE + "Comp-"
 GS1_VOCABULARY = "https://gs1.org/voc/"
 
 # Pre-2.0 URNs of the standard vocabularies hash like their web-URI equivalents.
 _CBV_URNS = {
-    "urn:epcglobal:cbv:bizstep:": BIZ_STEP,
-    "urn:epcglobal:cbv:disp:": DISPOSITION,
-    "urn:epcglobal:cbv:btt:": BIZ_TRANSACTION_TYPE,
-    "urn:epcglobal:cbv:sdt:": SOURCE_DESTINATION_TYPE,
-    "urn:epcglobal:cbv:er:": CBV + "ER-",
+    c.urn: c.uri
+    for c in (
+        cbv.BIZ_STEP,
+        cbv.DISPOSITION,
+        cbv.BIZ_TRANSACTION_TYPE,
+        cbv.SOURCE_DESTINATION_TYPE,
+        cbv.ERROR_REASON,
+    )
 }
 
 # Identity and capture bookkeeping, error declarations and comments are not hashed.

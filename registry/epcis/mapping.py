@@ -45,6 +45,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from registry.custody.quantities import MASS, VOLUME, decimal_text, parse_quantity
+from registry.epcis import cbv
 from registry.epcis.event_hash import event_hash
 from registry.models import Batch, Event, Facility, Organization, Transfer
 
@@ -67,10 +68,7 @@ BIZ_TRANSACTION_TYPES: dict[str, str] = {
     "delivery_note": "desadv",  # a despatch advice
 }
 
-# How full URIs (and compact IRIs) of the CBV vocabularies begin.
-_CBV = "https://ref.gs1.org/cbv/"
-_BIZ_STEP_FORMS = (_CBV + "BizStep-", "cbv:BizStep-", "urn:epcglobal:cbv:bizstep:")
-_DISPOSITION_FORMS = (_CBV + "Disp-", "cbv:Disp-", "urn:epcglobal:cbv:disp:")
+# How full URIs and compact IRIs of the EPCIS vocabulary's event types begin.
 _EVENT_TYPE_FORMS = ("https://ref.gs1.org/epcis/", "epcis:")
 
 
@@ -189,7 +187,7 @@ MAPPING: dict[str, EventMapping] = {
 
 def types_for_event_type(name: str) -> set[str]:
     """Registry event types that become EPCIS events of type ``name`` (``eventType``)."""
-    short = _short_name(name, _EVENT_TYPE_FORMS)
+    short = cbv.short_name(name.strip(), _EVENT_TYPE_FORMS)
     return {t for t, m in MAPPING.items() if m.epcis_type == short}
 
 
@@ -199,7 +197,7 @@ def types_for_biz_step(step: str) -> set[str]:
     ``step`` is a CBV short name (``shipping``) or URI (``https://ref.gs1.org/cbv/BizStep-
     shipping``, ``cbv:BizStep-shipping``, ``urn:epcglobal:cbv:bizstep:shipping``).
     """
-    short = _short_name(step, _BIZ_STEP_FORMS)
+    short = cbv.BIZ_STEP.short(step.strip())
     return {t for t, m in MAPPING.items() if m.biz_step == short}
 
 
@@ -210,26 +208,18 @@ def types_for_disposition(disposition: str) -> set[str]:
     of incident, the inspection's result): filter the events of those types further with
     :func:`disposition_of`.
     """
-    short = _short_name(disposition, _DISPOSITION_FORMS)
+    short = short_disposition(disposition)
     return {t for t, m in MAPPING.items() if short in m.dispositions}
 
 
 def short_disposition(disposition: str) -> str | None:
     """A disposition's CBV short name, from a short name, a URI or a CURIE."""
-    return _short_name(disposition, _DISPOSITION_FORMS)
+    return cbv.DISPOSITION.short(disposition.strip())
 
 
 def disposition_of(event: Event) -> str | None:
     """The CBV disposition (short name) that ``event``'s EPCIS event carries, if any."""
     return MAPPING[event.type].disposition_for(event.details or {})
-
-
-def _short_name(value: str, forms: tuple[str, ...]) -> str | None:
-    value = value.strip()
-    for form in forms:
-        if value.startswith(form):
-            return value[len(form) :]
-    return None if ":" in value else value  # another vocabulary's URI: none of ours
 
 
 # --- identifiers ----------------------------------------------------------------------

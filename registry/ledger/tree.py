@@ -177,8 +177,9 @@ def size() -> int:
     return db.session.scalar(select(LedgerHead.size).where(LedgerHead.id == 1)) or 0
 
 
-def root_at(tree_size: int) -> bytes:
-    return merkle.root(tree_size, _getter(merkle.root_nodes(tree_size)))
+def root_at(tree_size: int, session: Session | None = None) -> bytes:
+    """The root hash of the tree of the first ``tree_size`` leaves."""
+    return merkle.root(tree_size, _getter(merkle.root_nodes(tree_size), session))
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def entries(start: int, end: int) -> list[Entry]:
 def _sign_checkpoint(session: Session, tree_size: int) -> LedgerCheckpoint:
     """Sign the tree at ``tree_size``; the caller holds the ledger_head lock."""
     origin = settings().origin
-    root = merkle.root(tree_size, _getter(merkle.root_nodes(tree_size), session))
+    root = root_at(tree_size, session)
     key = signer().keys.current()
     body = notes.Checkpoint(origin, tree_size, root).text()
     now = utcnow()

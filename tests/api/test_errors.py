@@ -74,6 +74,26 @@ def test_missing_wrong_type_and_unknown_fields_are_listed(app, client, admin):
     assert count_organizations(app) == 0
 
 
+def test_field_error_codes_do_not_depend_on_the_message_text():
+    """A schema may word its messages as it likes: the codes stay the same."""
+    from marshmallow import ValidationError, fields
+
+    from api.errors import _flatten
+    from api.schemas.common import StrictSchema
+
+    class Reworded(StrictSchema):
+        name = fields.String(required=True, error_messages={"required": "Give a name."})
+        size = fields.Integer(error_messages={"invalid": "Missing data for required field."})
+
+    with pytest.raises(ValidationError) as raised:
+        Reworded().load({"size": "big", "colour": "red"})
+    assert {e.field: e.code for e in _flatten(raised.value.messages)} == {
+        "name": "missing_field",
+        "size": "invalid_field",
+        "colour": "unknown_field",
+    }
+
+
 def test_no_credential_is_401_with_a_challenge(client):
     response = client.get("/api/v1/substances")
     assert_problem(response, 401, "unauthenticated")

@@ -37,11 +37,10 @@ from registry.catalogue.codes import H_STATEMENTS, H_SUFFIXES
 from registry.catalogue.control_lists import KNOWN_LISTS
 from registry.db import db
 from registry.errors import InvalidInput
-from registry.models import Substance
+from registry.models import ROLES, Substance
 from registry.pagination import decode_cursor, encode_cursor
 from tests.conftest import ROOT
 
-ROLES = ("admin", "regulator", "inspector", "enterprise")
 MAX_EXAMPLES = 25
 SEED = 20260101
 PROBLEM_CODE = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from api import oidc
+from crypto.keys import b64url
 from tests.api.batch_helpers import Party, make_party
 
 AUDIENCE = "chemtrace"
@@ -145,18 +146,14 @@ def forged_hs256(provider) -> str:
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    import base64
     import hashlib
     import hmac
 
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    header = b64(json.dumps({"alg": "HS256", "kid": "rsa-1", "typ": "JWT"}).encode())
+    header = b64url(json.dumps({"alg": "HS256", "kid": "rsa-1", "typ": "JWT"}).encode())
     claims = admin_claims(provider)
-    body = b64(json.dumps(claims).encode())
+    body = b64url(json.dumps(claims).encode())
     signature = hmac.new(pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
-    return f"{header}.{body}.{b64(signature)}"
+    return f"{header}.{body}.{b64url(signature)}"
 
 
 def unsigned(provider) -> str:

@@ -127,6 +127,101 @@ def test_commission_then_ship_then_receive(app, client, producer, distributor):
     assert received["status"] == "received"
 
 
+def cbv_forms(code_list: str, word: str) -> list[str]:
+    """The forms CBV 2.0 allows for a standard value in an EPCIS 2.0 JSON document: the bare
+    word, the compact IRI with the context's ``cbv:`` prefix, and the full URI."""
+    return [word, f"cbv:{code_list}-{word}", f"https://ref.gs1.org/cbv/{code_list}-{word}"]
+
+
+def query_events(client, headers, **parameters):
+    response = client.get("/api/v1/epcis/events", query_string=parameters, headers=headers)
+    assert response.status_code == 200, response.text
+    return json.loads(response.text)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+
+
+@pytest.mark.parametrize("disposition", cbv_forms("Disp", "active"))
+@pytest.mark.parametrize("step", cbv_forms("BizStep", "commissioning"))
+def test_every_cbv_form_of_biz_step_and_disposition_is_captured(
+    client, auth, producer, step, disposition
+):
+    event = {**commissioning(producer), "bizStep": step, "disposition": disposition}
+    response = post(client, producer, document(event))
+    assert response.status_code == 201, response.text
+    (registration,) = response.json["captured"]
+    assert registration["operation"] == "registration"
+    # The query side reads the same forms: the event it answers with is the one captured.
+    found = query_events(
+        client,
+        auth("regulator"),
+        EQ_bizStep=step,
+        EQ_disposition=disposition,
+        MATCH_anyEPCClass=f"{BASE}/batches/{registration['id']}",
+    )
+    assert [(e["bizStep"], e["disposition"]) for e in found] == [("commissioning", "active")]
+
+
+@pytest.mark.parametrize("form", range(3))
+def test_every_cbv_form_picks_the_operation(client, producer, distributor, form):
+    """The step decides the operation (disposal or consumption, shipment), and the owning
+    party and document type are read from CBV values in any form as well."""
+    batch = register(client, producer, "10")
+    epc_class = f"{BASE}/batches/{batch['id']}"
+
+    def event(action, step, disposition, **more):
+        return {
+            "type": "ObjectEvent",
+            "eventTime": "2026-11-23T08:00:00.000Z",
+            "eventTimeZoneOffset": "+07:00",
+            "action": action,
+            "bizStep": cbv_forms("BizStep", step)[form],
+            "disposition": cbv_forms("Disp", disposition)[form],
+            "epcList": [],
+            "quantityList": [{"epcClass": epc_class, "quantity": 1.5, "uom": "KGM"}],
+            **more,
+        }
+
+    shipping = event(
+        "OBSERVE",
+        "shipping",
+        "in_transit",
+        destinationList=[
+            {
+                "type": cbv_forms("SDT", "owning_party")[form],
+                "destination": f"{BASE}/organizations/{distributor.id}",
+            }
+        ],
+        bizTransactionList=[
+            {"type": cbv_forms("BTT", "inv")[form], "bizTransaction": "urn:example:inv:42"}
+        ],
+    )
+    destroying = event("DELETE", "destroying", "destroyed")
+    response = post(client, producer, document(shipping, destroying))
+    assert response.status_code == 201, response.text
+    assert [c["operation"] for c in response.json["captured"]] == ["shipment", "dispose"]
+    transfer_id = response.json["captured"][0]["id"]
+    transfer = client.get(f"/api/v1/transfers/{transfer_id}", headers=producer.headers).json
+    assert transfer["to_organization_id"] == distributor.id
+    assert transfer["documents"] == [{"type": "invoice", "number": "urn:example:inv:42"}]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("bizStep", "urn:epcglobal:cbv:bizstep:commissioning"),
+        ("disposition", "urn:epcglobal:cbv:disp:active"),
+    ],
+)
+def test_the_epcis_1_urn_forms_are_refused_by_the_epcis_2_schema(
+    app, client, producer, field, value
+):
+    """EPCIS 2.0 JSON has no place for the 1.x URNs (its schema refuses them); queries still
+    read them, since they name the same values."""
+    response = post(client, producer, document({**commissioning(producer), field: value}))
+    assert response.status_code == 422
+    assert [e["code"] for e in response.json["errors"]] == ["epcis_invalid"]
+    assert count(app, Batch) == 0
+
+
 def test_all_or_nothing(app, client, producer):
     aggregation = {
         "type": "AggregationEvent",

@@ -26,7 +26,7 @@ from registry.custody.quantities import (
     mass_of,
     parse_factor,
     parse_quantity,
-    pure_substance_grams,
+    pure_grams,
 )
 from registry.errors import DomainError, InvalidInput
 
@@ -457,8 +457,8 @@ concentrations = st.one_of(
 
 @QUANTITIES
 @given(micro=st.one_of(st.just(0), some_micros), concentration=concentrations)
-def test_pure_substance_grams_is_mass_times_concentration_exactly(micro, concentration):
-    grams = pure_substance_grams(Amount(MASS, micro), concentration)
+def test_pure_grams_of_a_mass_is_mass_times_concentration_exactly(micro, concentration):
+    grams = pure_grams(Amount(MASS, micro), concentration, None)
     with localcontext() as context:
         context.prec = 100
         expected = Decimal(micro) * concentration / Decimal(100) / Decimal(10**6)
@@ -470,9 +470,10 @@ def test_pure_substance_grams_is_mass_times_concentration_exactly(micro, concent
         assert decimal_text(grams) == Amount(MASS, micro).value_in("g")
 
 
-def test_pure_substance_grams_needs_a_mass():
-    with pytest.raises(ValueError):
-        pure_substance_grams(Amount(VOLUME, 1), Decimal(100))
+def test_pure_grams_of_a_volume_needs_its_density():
+    assert pure_grams(Amount(VOLUME, 1), Decimal(100), None) is None
+    # 1 L at 1.5 kg/L, 40 % w/w: 600 g of the substance.
+    assert pure_grams(Amount(VOLUME, 10**6), Decimal(40), Decimal("1.5")) == 600
 
 
 # --- factors (concentrations, densities) --------------------------------------------
@@ -507,8 +508,6 @@ def test_factor_maximum_is_inclusive():
 
 
 def test_pure_grams_is_exact_even_when_not_a_whole_microgram():
-    from registry.custody.quantities import pure_grams
-
     litre, _ = parse_quantity({"value": "1", "unit": "mL"})
     assert pure_grams(litre, Decimal("50"), Decimal("1.0000001")) == Decimal("0.50000005")
     assert pure_grams(litre, Decimal("50"), None) is None
