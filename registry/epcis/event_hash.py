@@ -10,7 +10,7 @@ hash: the reference generator (github.com/RalphTro/epcis-event-hash-generator) i
 prototype script built on pyld and dateutil, not a maintained package. This module needs
 the standard library only and follows the reference generator's output where the standard
 leaves details open. It is pinned by the reference generator's test vectors, kept in
-``shared/data/epcis/event-hash/`` (each ``*.jsonld`` with its ``.hashes``): field order,
+``tests/data/epcis/event-hash/`` (each ``*.jsonld`` with its ``.hashes``): field order,
 TimeStampRoundOff (UTC, half-up rounding to milliseconds), CURIEs and custom ``@context``
 namespaces, CBV short names, EPC URN and Digital Link normalisation, quantities, sensor
 data, certificationInfo, persistentDisposition, ignored fields (eventID, recordTime,

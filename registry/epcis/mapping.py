@@ -29,7 +29,7 @@ prefix ``ct`` that the document's ``@context`` binds to ``{base_url}/ns/epcis#``
 ``ct:flagged``, ``ct:incidentKind`` (incidents) and ``ct:quantityChange`` (adjustments,
 whose signed change is not a quantity of anything).
 
-Each event's ``eventID`` is its CBV 2.0 event hash (:func:`registry.epcis_hash.event_hash`),
+Each event's ``eventID`` is its CBV 2.0 event hash (:func:`registry.epcis.event_hash.event_hash`),
 computed over the event exactly as emitted, without ``eventID``, with the document's
 ``@context``.
 """
@@ -510,7 +510,7 @@ def dumps(value: Any) -> str:
     """Compact JSON in which every Decimal is a number written digit for digit.
 
     Decimals are written in plain notation (no exponent) by
-    :func:`registry.quantities.decimal_text`; everything else as :func:`json.dumps` would.
+    :func:`registry.custody.quantities.decimal_text`; everything else as :func:`json.dumps` would.
     """
     parts: list[str] = []
     _encode(value, parts)
