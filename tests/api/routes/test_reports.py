@@ -292,7 +292,7 @@ def test_epcis_query_pages_validate_against_the_gs1_schema(client, auth, story):
     from decimal import Decimal as D
 
     from registry.epcis.event_hash import event_hash
-    from tests.registry.test_epcis import VALIDATOR
+    from tests.registry.epcis.test_mapping import VALIDATOR
 
     regulator = auth("regulator")
     url, seen = "/api/v1/epcis/events?perPage=4", []
