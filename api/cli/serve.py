@@ -12,8 +12,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from api import database
+from registry import unit_of_work
 from registry.catalogue import substances
-from registry.db import db
 from registry.ledger import events
 from registry.signing import signer
 
@@ -28,7 +28,7 @@ def prepare() -> None:
     kid = signer().keys.ensure().kid
     events.ensure_ledger_head()
     seeded = substances.seed_catalogue()
-    db.session.commit()
+    unit_of_work.commit()
     click.echo(f"schema at {database.head_revision()}; signing key {kid.hex()}", err=True)
     if seeded:
         click.echo(f"substance catalogue seeded with {seeded} substances", err=True)

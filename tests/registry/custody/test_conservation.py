@@ -42,6 +42,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from registry import unit_of_work
 from registry.access import credentials
 from registry.access.credentials import Principal
 from registry.catalogue import organizations
@@ -210,7 +211,7 @@ class Conservation(RuleBasedStateMachine):
             self.refusal = exc.code
             assert snapshot() == before, f"refused {name} ({exc.code}) changed something"
             return None
-        db.session.commit()
+        unit_of_work.commit()
         self.note(f"{name}: done")
         self.refusal = None
         return result
