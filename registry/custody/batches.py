@@ -12,12 +12,13 @@ from sqlalchemy.orm import selectinload
 
 from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
+from registry.custody.outcome import Outcome
 from registry.custody.quantities import decimal_text, parse_factor, parse_quantity
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.labels.issuing import issue_identifiers
 from registry.ledger import events
-from registry.models import Batch, Container, Facility, Substance
+from registry.models import Batch, Container, Event, Facility, Substance
 from registry.pagination import Page, paginate
 
 MAX_CONTAINERS = 1000
@@ -43,16 +44,15 @@ class BatchSpec:
     documents: list[dict[str, str]] = field(default_factory=list)
 
 
-def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
-    """A new active batch held by the registering enterprise, with its first event."""
+def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Outcome:
+    """A new active batch held by the registering enterprise, with its ``registered`` event."""
     batch, serials = _new_batch(spec, actor, prefix, {})
     # Both events' ledger indexes in one claim (this flushes the batch before its events).
     events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION)
-    _record_registration(batch, serials, spec, actor)
-    return batch
+    return Outcome(batch, _record_registration(batch, serials, spec, actor))
 
 
-def register_many(specs: list[BatchSpec], actor: Principal) -> list[Batch]:
+def register_many(specs: list[BatchSpec], actor: Principal) -> list[Outcome]:
     """All or nothing: the first bad item refuses the whole request, naming its position.
 
     The same rows and events as ``register`` one item after another, written in bulk:
@@ -67,9 +67,10 @@ def register_many(specs: list[BatchSpec], actor: Principal) -> list[Batch]:
         built = [_new_batch(spec, actor, f"items.{i}.", looked_up) for i, spec in enumerate(specs)]
     db.session.flush()
     events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION * len(built))
-    for (batch, serials), spec in zip(built, specs, strict=True):
-        _record_registration(batch, serials, spec, actor)
-    return [batch for batch, _ in built]
+    return [
+        Outcome(batch, _record_registration(batch, serials, spec, actor))
+        for (batch, serials), spec in zip(built, specs, strict=True)
+    ]
 
 
 def _new_batch(
@@ -139,9 +140,9 @@ def _new_batch(
 
 def _record_registration(
     batch: Batch, serials: list[str], spec: BatchSpec, actor: Principal
-) -> None:
-    """The ``registered`` event, then the label (``identifiers_issued``)."""
-    events.record(
+) -> Event:
+    """The ``registered`` event (returned), then the label (``identifiers_issued``)."""
+    registered = events.record(
         batch,
         "registered",
         actor,
@@ -156,6 +157,7 @@ def _record_registration(
         },
     )
     issue_identifiers(batch, actor, serials)
+    return registered
 
 
 def own_facility(facility_id: str, organization_id: str, field_name: str) -> Facility:

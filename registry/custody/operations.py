@@ -1,7 +1,8 @@
 """What holders, producers, regulators and inspectors do to a batch.
 
 Each function checks who may act, takes exact quantities through ``lifecycle``, and
-records one event per batch it changes, all in the caller's transaction.
+records one event per batch it changes, all in the caller's transaction. An operation on
+one batch answers with its ``Outcome``: the batch and the event that records it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from registry.access.credentials import Principal
 from registry.custody import lifecycle
 from registry.custody.batches import held_batch
 from registry.custody.history import descendant_ids
+from registry.custody.outcome import Outcome
 from registry.custody.quantities import MAX_MICRO, Amount, in_dimension, parse_quantity
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.labels.issuing import issue_identifiers
 from registry.ledger import events
-from registry.models import Batch, BatchLink, Event
+from registry.models import Batch, BatchLink
 
 INCIDENT_KINDS = ("loss", "theft", "spill")
 
@@ -126,7 +128,7 @@ def take_out(
     quantity: Any,
     actor: Principal,
     details: dict[str, Any],
-) -> tuple[Batch, Event]:
+) -> Outcome:
     """Consume, dispose or export part or all of a held batch."""
     batch = held_batch(batch_id, actor)
     lifecycle.check_allowed(batch, operation)
@@ -139,12 +141,12 @@ def take_out(
         delta_micro=-amount.micro,
         details=details,
     )
-    return batch, event
+    return Outcome(batch, event)
 
 
 def report_incident(
     batch_id: str, kind: str, quantity: Any, description: str, actor: Principal
-) -> tuple[Batch, Event]:
+) -> Outcome:
     batch = held_batch(batch_id, actor)
     lifecycle.check_allowed(batch, "incident")
     amount = amount_for(batch, quantity)
@@ -157,10 +159,10 @@ def report_incident(
         details={"kind": kind, "description": description},
         flagged=True,
     )
-    return batch, event
+    return Outcome(batch, event)
 
 
-def recall(batch_id: str, reason: str, actor: Principal) -> Batch:
+def recall(batch_id: str, reason: str, actor: Principal) -> Outcome:
     """Recall a batch and every live batch made from it (splits, shipments, products)."""
     batch = db.session.get(Batch, batch_id)
     if batch is None:
@@ -171,7 +173,7 @@ def recall(batch_id: str, reason: str, actor: Principal) -> Batch:
             raise Forbidden("Only the producer or a regulator may recall a batch.")
         raise NotFound(f"No batch {batch_id}.")
     lifecycle.set_status(batch, "recall", "recalled")
-    events.record(batch, "recalled", actor, details={"reason": reason})
+    recalled = events.record(batch, "recalled", actor, details={"reason": reason})
     for descendant in _live_descendants(batch.id):
         if descendant.status in lifecycle.ALLOWED_FROM["recall"]:
             descendant.status = "recalled"
@@ -182,7 +184,7 @@ def recall(batch_id: str, reason: str, actor: Principal) -> Batch:
                 related_batch_id=batch.id,
                 details={"reason": reason, "cascaded_from": batch.id},
             )
-    return batch
+    return Outcome(batch, recalled)
 
 
 def _live_descendants(batch_id: str) -> list[Batch]:
@@ -192,25 +194,25 @@ def _live_descendants(batch_id: str) -> list[Batch]:
     return list(db.session.scalars(select(Batch).where(Batch.id.in_(ids)).order_by(Batch.id)))
 
 
-def regulate(batch_id: str, operation: str, reason: str, actor: Principal) -> Batch:
+def regulate(batch_id: str, operation: str, reason: str, actor: Principal) -> Outcome:
     """Suspend (nothing moves) or release a batch; regulators only."""
     if actor.role not in ("regulator", "admin"):
         raise Forbidden("Only a regulator suspends or releases batches.")
     batch = lifecycle.lock(batch_id)
     if operation == "suspend":
         lifecycle.set_status(batch, "suspend", "suspended")
-        events.record(batch, "suspended", actor, details={"reason": reason}, flagged=True)
+        event = events.record(batch, "suspended", actor, details={"reason": reason}, flagged=True)
     else:
         lifecycle.check_allowed(batch, "release")
         batch.status = batch.status_before_suspension or "active"
         batch.status_before_suspension = None
-        events.record(batch, "released", actor, details={"reason": reason})
-    return batch
+        event = events.record(batch, "released", actor, details={"reason": reason})
+    return Outcome(batch, event)
 
 
 def inspect(
     batch_id: str, result: str, notes: str | None, observed: Any | None, actor: Principal
-) -> Event:
+) -> Outcome:
     batch = db.session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"No batch {batch_id}.")
@@ -221,10 +223,11 @@ def inspect(
         details["recorded_quantity"] = Amount(batch.dimension, batch.quantity_micro).as_json(
             batch.unit
         )
-    return events.record(batch, "inspected", actor, details=details, flagged=result != "pass")
+    event = events.record(batch, "inspected", actor, details=details, flagged=result != "pass")
+    return Outcome(batch, event)
 
 
-def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> tuple[Batch, Event]:
+def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> Outcome:
     """A stock-count correction, signed; always flagged for the regulator."""
     batch = held_batch(batch_id, actor)
     lifecycle.check_allowed(batch, "adjust")
@@ -245,4 +248,4 @@ def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> tuple
         details={"reason": reason},
         flagged=True,
     )
-    return lifecycle.lock(batch.id), event
+    return Outcome(lifecycle.lock(batch.id), event)

@@ -24,7 +24,7 @@ def transform(inputs: list[dict[str, Any]], output: BatchSpec, actor: Principal)
         lifecycle.check_allowed(batch, "transform")
         amount = amount_for(batch, item["quantity"], f"inputs.{position}.quantity")
         taken.append((batch, amount.micro))
-    product = register(output, actor, "output.")
+    product = register(output, actor, "output.").batch
     db.session.flush()
     for batch, micro in taken:
         lifecycle.take(batch, micro, "transform")

@@ -316,7 +316,7 @@ class Conservation(RuleBasedStateMachine):
             density_kg_per_l=density,
             containers=data.draw(st.sampled_from([None, 2])),
         )
-        batch = self.attempt("register", lambda: batches.register(spec, party.principal))
+        batch = self.attempt("register", lambda: batches.register(spec, party.principal).batch)
         if batch is not None:
             self.batches.append(batch.id)
 
@@ -595,7 +595,7 @@ def _registered(machine: Conservation, value: str, unit: str, density: str | Non
         origin={"kind": "produced"},
         density_kg_per_l=density,
     )
-    batch = machine.attempt("register", lambda: batches.register(spec, machine.a.principal))
+    batch = machine.attempt("register", lambda: batches.register(spec, machine.a.principal).batch)
     assert batch is not None
     return batch.id
 
