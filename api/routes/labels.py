@@ -22,8 +22,8 @@ from api.bodies import load_query
 from api.schemas.common import StrictSchema
 from registry.custody import batches
 from registry.custody.quantities import Amount
-from registry.db import db
 from registry.errors import NotFound
+from registry.labels import issuing
 from registry.models import Batch, Identifier, Organization
 from registry.signing import signer
 
@@ -137,7 +137,7 @@ def label(batch_id: str, fmt: str):
     etag = hashlib.sha256(f"{LABEL_VERSION}:{fmt}:{identifier.token}".encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
         return _cached(b"", fmt, etag)
-    holder = db.session.get(Organization, identifier.holder_organization_id)
+    holder = issuing.holder_when_issued(identifier)
     prefix = signer().url("")
     body = render(identifier.token, fmt, tuple(label_lines(batch, identifier, holder)), prefix)
     return _cached(body, fmt, etag)
@@ -152,7 +152,7 @@ def label_sheet(batch_id: str):
     labels = [i for i in batch.identifiers if i.container_serial is not None]
     if not labels:
         raise NotFound(f"Batch {batch.id} has no containers.")
-    holder = db.session.get(Organization, labels[0].holder_organization_id)
+    holder = issuing.holder_when_issued(labels[0])
     cells = []
     width = height = 0
     for position, identifier in enumerate(labels):
