@@ -163,18 +163,23 @@ def report_incident(
 
 
 def recall(batch_id: str, reason: str, actor: Principal) -> Outcome:
-    """Recall a batch and every live batch made from it (splits, shipments, products)."""
-    batch = db.session.get(Batch, batch_id)
-    if batch is None:
-        raise NotFound(f"No batch {batch_id}.")
+    """Recall a batch and every live batch made from it (splits, shipments, products).
+
+    The batch is locked before its status is read, as for every other change of status, so
+    two recalls, or a recall and a shipment, serialise: the second sees what the first did.
+    """
+    batch = lifecycle.lock(batch_id)
     is_authority = actor.role in ("regulator", "admin")
     if not is_authority and actor.organization_id != batch.producer_organization_id:
         if actor.organization_id == batch.holder_organization_id:
             raise Forbidden("Only the producer or a regulator may recall a batch.")
         raise NotFound(f"No batch {batch_id}.")
     lifecycle.set_status(batch, "recall", "recalled")
+    # Every batch row this recall changes is locked before the first event claims the
+    # ledger's lock, as other writes take theirs, so that they queue rather than deadlock.
+    descendants = _live_descendants(batch.id)
     recalled = events.record(batch, "recalled", actor, details={"reason": reason})
-    for descendant in _live_descendants(batch.id):
+    for descendant in descendants:
         if descendant.status in lifecycle.ALLOWED_FROM["recall"]:
             descendant.status = "recalled"
             events.record(
@@ -188,10 +193,20 @@ def recall(batch_id: str, reason: str, actor: Principal) -> Outcome:
 
 
 def _live_descendants(batch_id: str) -> list[Batch]:
+    """Every batch made from ``batch_id``, re-read and locked (in id order, so that two
+    transactions locking overlapping sets queue instead of deadlocking)."""
     ids = descendant_ids(batch_id)
     if not ids:
         return []
-    return list(db.session.scalars(select(Batch).where(Batch.id.in_(ids)).order_by(Batch.id)))
+    return list(
+        db.session.scalars(
+            select(Batch)
+            .where(Batch.id.in_(ids))
+            .order_by(Batch.id)
+            .with_for_update(of=Batch)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def regulate(batch_id: str, operation: str, reason: str, actor: Principal) -> Outcome:
