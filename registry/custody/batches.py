@@ -13,7 +13,13 @@ from sqlalchemy.orm import selectinload
 from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
 from registry.custody.outcome import Outcome
-from registry.custody.quantities import decimal_text, parse_factor, parse_quantity
+from registry.custody.quantities import (
+    Amount,
+    decimal_text,
+    parse_factor,
+    parse_quantity,
+    pure_grams,
+)
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.labels.issuing import issue_identifiers
@@ -111,16 +117,14 @@ def _new_batch(
             f"{prefix}expires_on", "A batch cannot expire before it is made.", "dates_invalid"
         )
     serials = _serials(spec.containers, prefix)
-    batch = Batch(
-        id=new_id(),
+    batch = new_batch(
+        amount.micro,
         substance=substance,
         cas_rn=cas_rn,
         lot_number=spec.lot_number,
         status="active",
         dimension=amount.dimension,
         unit=unit,
-        quantity_micro=amount.micro,
-        initial_quantity_micro=amount.micro,
         concentration_pct=decimal_text(concentration),
         density_kg_per_l=decimal_text(density) if density is not None else None,
         holder_organization_id=actor.organization_id,
@@ -136,6 +140,46 @@ def _new_batch(
     )
     db.session.add(batch)
     return batch, serials
+
+
+# What a batch made from another keeps of it: substance, lot, composition and where it is.
+LOT_FIELDS = (
+    "substance_id",
+    "cas_rn",
+    "lot_number",
+    "dimension",
+    "unit",
+    "concentration_pct",
+    "density_kg_per_l",
+    "producer_organization_id",
+    "facility_id",
+    "manufactured_on",
+    "expires_on",
+)
+
+
+def new_batch(quantity_micro: int, **fields: Any) -> Batch:
+    """A batch row under a new id, holding ``quantity_micro``: all it starts with."""
+    return Batch(
+        id=new_id(), quantity_micro=quantity_micro, initial_quantity_micro=quantity_micro, **fields
+    )
+
+
+def lot_of(batch: Batch) -> dict[str, Any]:
+    """The ``LOT_FIELDS`` of ``batch``, for a batch made from it."""
+    return {name: getattr(batch, name) for name in LOT_FIELDS}
+
+
+def density_of(batch: Batch) -> Decimal | None:
+    """The batch's density (kg/L) as an exact number, or None if it has none."""
+    return Decimal(batch.density_kg_per_l) if batch.density_kg_per_l else None
+
+
+def pure_grams_of(batch: Batch, micro: int | None = None) -> Decimal | None:
+    """Pure-substance grams in ``micro`` micro-units of ``batch`` (by default all it holds
+    now), through its concentration and density; None for a volume without a density."""
+    amount = Amount(batch.dimension, batch.quantity_micro if micro is None else micro)
+    return pure_grams(amount, Decimal(batch.concentration_pct), density_of(batch))
 
 
 def _record_registration(

@@ -7,18 +7,17 @@ one batch answers with its ``Outcome``: the batch and the event that records it.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from registry.access.credentials import Principal
 from registry.custody import lifecycle
-from registry.custody.batches import held_batch
+from registry.custody.batches import density_of, held_batch, lot_of, new_batch
 from registry.custody.history import descendant_ids
 from registry.custody.outcome import Outcome
 from registry.custody.quantities import MAX_MICRO, Amount, in_dimension, parse_quantity
-from registry.db import db, new_id
+from registry.db import db
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.labels.issuing import issue_identifiers
 from registry.ledger import events
@@ -39,10 +38,6 @@ def amount_for(batch: Batch, quantity: Any, field: str = "quantity", **kwargs: A
             f"{field}.value", "The quantity is implausibly large.", "quantity_invalid"
         )
     return converted
-
-
-def density_of(batch: Batch) -> Decimal | None:
-    return Decimal(batch.density_kg_per_l) if batch.density_kg_per_l else None
 
 
 def split(batch_id: str, parts: list[Any], actor: Principal) -> tuple[Batch, list[Batch]]:
@@ -88,24 +83,12 @@ def derive(
     status: str = "active",
 ) -> Batch:
     """A child batch carrying part of ``parent``: same substance, lot and composition."""
-    child = Batch(
-        id=new_id(),
-        substance_id=parent.substance_id,
-        cas_rn=parent.cas_rn,
-        lot_number=parent.lot_number,
+    child = new_batch(
+        quantity_micro,
+        **lot_of(parent),
         status=status,
-        dimension=parent.dimension,
-        unit=parent.unit,
-        quantity_micro=quantity_micro,
-        initial_quantity_micro=quantity_micro,
-        concentration_pct=parent.concentration_pct,
-        density_kg_per_l=parent.density_kg_per_l,
         holder_organization_id=holder,
-        producer_organization_id=parent.producer_organization_id,
-        facility_id=parent.facility_id,
         origin_kind=kind,
-        manufactured_on=parent.manufactured_on,
-        expires_on=parent.expires_on,
     )
     db.session.add(child)
     # Insert the child now: no relationship() tells the unit of work that the link (and a
