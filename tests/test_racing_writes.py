@@ -1,12 +1,16 @@
-"""Recalls racing through a real multi-worker gunicorn service.
+"""Writes racing on one batch through a real multi-worker gunicorn service.
 
-Two recalls of one batch, or a recall and a shipment of the whole batch, are sent at the
-same moment (threads released together by a barrier), round after round. Like every other
-write they must serialise: on PostgreSQL the recall takes the batch's row lock before it
-reads the status, so whichever comes second sees what the first did. Whatever the
-interleaving, exactly one of the two succeeds and the other is a 409 state_conflict; the
-batch records at most one recall; the answers, the rows and the events agree; and the
-ledger verifies.
+Two requests are sent at the same moment (threads released together by a barrier), round
+after round. Like every write they must serialise on PostgreSQL, each taking the row locks
+of the batches it changes before the ledger's lock, so that the second sees what the first
+did and neither waits for the other in a cycle (a deadlock, answered 503):
+
+- two recalls of one batch, or a recall and a shipment of the whole batch: exactly one of
+  the two succeeds and the other is a 409 state_conflict, the batch records at most one
+  recall, and the answers, the rows and the events agree;
+- a transformation and a consumption of the same input, both of which fit: both succeed.
+
+The ledger verifies after each.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tests.test_concurrency import _call, _micro
 ROUNDS = 12
 WORKERS = 4
 QUANTITY = {"value": "10", "unit": "kg"}
+FOUR_KG = {"value": "4", "unit": "kg"}
 
 
 def _together(*calls: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -55,6 +60,47 @@ def _code(answer: tuple[int, dict[str, Any]]) -> str:
     return "ok" if status in (200, 201) else f"{status} {body.get('code')}"
 
 
+def _register(base: str, party: Any, count: int, lot: str) -> list[dict[str, Any]]:
+    status, created = _call(
+        base,
+        "POST",
+        "/api/v1/batches:bulk",
+        party.headers,
+        {
+            "items": [
+                {
+                    "cas_rn": "108-24-7",
+                    "lot_number": f"{lot}-{n}",
+                    "quantity": QUANTITY,
+                    "facility_id": party.facility_id,
+                    "origin": {"kind": "produced"},
+                }
+                for n in range(count)
+            ]
+        },
+    )
+    assert status == 201, created
+    return created["items"]
+
+
+def _verify_ledger(service: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [chemtrace_command(), "ledger", "verify"],
+        env=service.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _ledger_counts() -> tuple[int, int, int]:
+    """(ledger size, events, highest ledger index + 1), read now."""
+    db.session.remove()
+    event_count = db.session.scalar(sa.select(sa.func.count()).select_from(Event))
+    max_index = db.session.scalar(sa.select(sa.func.max(Event.ledger_index)))
+    return db.session.get(LedgerHead, 1).size, event_count, max_index + 1
+
+
 @pytest.mark.slow
 def test_concurrent_recalls_and_a_recall_racing_a_shipment_serialise(
     app, auth, database_url, tmp_path
@@ -67,27 +113,9 @@ def test_concurrent_recalls_and_a_recall_racing_a_shipment_serialise(
     versus: dict[str, dict[str, Any]] = {}  # batch id -> the recall's and the shipment's
     with running_service(database_url, tmp_path / "data", workers=WORKERS) as service:
         base = service.base_url
-        status, created = _call(
-            base,
-            "POST",
-            "/api/v1/batches:bulk",
-            producer.headers,
-            {
-                "items": [
-                    {
-                        "cas_rn": "108-24-7",
-                        "lot_number": f"RECALL-{n}",
-                        "quantity": QUANTITY,
-                        "facility_id": producer.facility_id,
-                        "origin": {"kind": "produced"},
-                    }
-                    for n in range(2 * ROUNDS)
-                ]
-            },
-        )
-        assert status == 201, f"{created}\n{log_path.read_text()[-5000:]}"
-        ids = [item["id"] for item in created["items"]]
-        registered = _micro(created["items"][0]["quantity"])
+        created = _register(base, producer, 2 * ROUNDS, "RECALL")
+        ids = [item["id"] for item in created]
+        registered = _micro(created[0]["quantity"])
 
         def recall(batch_id: str, headers: dict[str, str]):
             return lambda: _call(
@@ -119,13 +147,7 @@ def test_concurrent_recalls_and_a_recall_racing_a_shipment_serialise(
                 "recall_answer": recalled[1],
                 "ship_answer": shipped[1],
             }
-        ledger_check = subprocess.run(
-            [chemtrace_command(), "ledger", "verify"],
-            env=service.env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        ledger_check = _verify_ledger(service)
     server_log = log_path.read_text()
 
     with app.app_context():
@@ -209,3 +231,71 @@ def test_concurrent_recalls_and_a_recall_racing_a_shipment_serialise(
     assert ledger_size == event_count == max_index + 1, report
     assert ledger_check.returncode == 0, ledger_check.stderr
     assert ledger_check.stdout.startswith(f"ok: {event_count} entries"), ledger_check.stdout
+
+
+@pytest.mark.slow
+def test_a_transformation_racing_a_consumption_of_its_input_serialises(
+    app, auth, database_url, tmp_path
+):
+    """The transformation used to claim the ledger's lock (registering its output) before
+    the input's row lock, the consumption the other way round: on PostgreSQL some pairs
+    deadlocked and one of them was answered 503."""
+    producer = make_party(app, auth, "Producer", 0)
+    log_path = tmp_path / "data" / "server.log"
+    outcomes: Counter[tuple[str, str]] = Counter()
+    with running_service(database_url, tmp_path / "data", workers=WORKERS) as service:
+        base = service.base_url
+        ids = [item["id"] for item in _register(base, producer, ROUNDS, "INPUT")]
+        for batch_id in ids:
+            transformed, consumed = _together(
+                lambda batch_id=batch_id: _call(
+                    base,
+                    "POST",
+                    "/api/v1/transformations",
+                    producer.headers,
+                    {
+                        "inputs": [{"batch_id": batch_id, "quantity": FOUR_KG}],
+                        "output": {
+                            "cas_rn": "67-64-1",
+                            "lot_number": "OUT",
+                            "quantity": FOUR_KG,
+                            "facility_id": producer.facility_id,
+                        },
+                    },
+                ),
+                lambda batch_id=batch_id: _call(
+                    base,
+                    "POST",
+                    f"/api/v1/batches/{batch_id}/consume",
+                    producer.headers,
+                    {"quantity": FOUR_KG, "purpose": "race"},
+                ),
+            )
+            outcomes[(_code(transformed), _code(consumed))] += 1
+        ledger_check = _verify_ledger(service)
+    server_log = log_path.read_text()
+
+    with app.app_context():
+        left = dict(
+            db.session.execute(
+                sa.select(Batch.id, Batch.quantity_micro).where(Batch.id.in_(ids))
+            ).all()
+        )
+        deltas = dict(
+            db.session.execute(
+                sa.select(Event.batch_id, sa.func.sum(Event.quantity_delta_micro))
+                .where(Event.batch_id.in_(ids))
+                .group_by(Event.batch_id)
+            ).all()
+        )
+        ledger_size, event_count, next_index = _ledger_counts()
+    report = f"transformation vs consumption: {dict(outcomes)}; {ledger_check.stdout.strip()}"
+    print(f"\n{report}")
+
+    assert "Traceback" not in server_log, f"{report}\nserver log:\n{server_log[-5000:]}"
+    assert outcomes == Counter({("ok", "ok"): ROUNDS}), report
+    two_kg = 2 * 10**9
+    assert left == dict.fromkeys(ids, two_kg), report
+    assert deltas == left, report
+    assert ledger_size == event_count == next_index, report
+    assert ledger_check.returncode == 0, ledger_check.stderr
