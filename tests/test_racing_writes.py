@@ -93,6 +93,17 @@ def _verify_ledger(service: Any) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _event_deltas(batch_ids: list[str]) -> dict[str, int]:
+    """Each batch's event quantity deltas, summed: what its events say it holds."""
+    return dict(
+        db.session.execute(
+            sa.select(Event.batch_id, sa.func.sum(Event.quantity_delta_micro))
+            .where(Event.batch_id.in_(batch_ids))
+            .group_by(Event.batch_id)
+        ).all()
+    )
+
+
 def _ledger_counts() -> tuple[int, int, int]:
     """(ledger size, events, highest ledger index + 1), read now."""
     db.session.remove()
@@ -158,13 +169,7 @@ def test_concurrent_recalls_and_a_recall_racing_a_shipment_serialise(
                 sa.select(Event.batch_id).where(Event.batch_id.in_(ids), Event.type == "recalled")
             )
         )
-        deltas = dict(
-            db.session.execute(
-                sa.select(Event.batch_id, sa.func.sum(Event.quantity_delta_micro))
-                .where(Event.batch_id.in_(ids))
-                .group_by(Event.batch_id)
-            ).all()
-        )
+        deltas = _event_deltas(ids)
         transfers = {
             t.source_batch_id: t
             for t in db.session.scalars(
@@ -281,13 +286,7 @@ def test_a_transformation_racing_a_consumption_of_its_input_serialises(
                 sa.select(Batch.id, Batch.quantity_micro).where(Batch.id.in_(ids))
             ).all()
         )
-        deltas = dict(
-            db.session.execute(
-                sa.select(Event.batch_id, sa.func.sum(Event.quantity_delta_micro))
-                .where(Event.batch_id.in_(ids))
-                .group_by(Event.batch_id)
-            ).all()
-        )
+        deltas = _event_deltas(ids)
         ledger_size, event_count, next_index = _ledger_counts()
     report = f"transformation vs consumption: {dict(outcomes)}; {ledger_check.stdout.strip()}"
     print(f"\n{report}")
