@@ -1,5 +1,8 @@
 """One transaction per write request, with the Idempotency-Key record kept inside it.
 
+When a request's transaction begins and ends is decided here; how a write is closed (the
+ledger's step, then the commit) is ``registry.unit_of_work``'s. Views never commit.
+
 A POST with ``Idempotency-Key`` answered once is answered the same way again, with
 nothing changed; the same key with another body is refused (422); a retry that arrives
 while the first is still running is told so (409).
@@ -19,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import current_principal
 from api.errors import ApiProblem
-from registry.db import begin_write, db
+from registry import unit_of_work
+from registry.db import db
 from registry.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -32,53 +36,61 @@ def write_route(view: Callable[..., Any]) -> Callable[..., Response]:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(HEADER)
-        if key is None:
-            response = make_response(view(*args, **kwargs))
-            db.session.commit()
-            return response
-        if not _KEY.fullmatch(key):
-            raise ApiProblem(
-                400,
-                "idempotency_key_invalid",
-                "An Idempotency-Key is 1 to 255 visible ASCII characters.",
-            )
-        principal = current_principal()
-        digest = _request_hash()
-        if not _try_claim(principal.credential_id, key):
-            raise ApiProblem(
-                409,
-                "idempotency_in_progress",
-                "A request with this Idempotency-Key is still running.",
-            )
-        replay = _replay(principal.credential_id, key, digest)
-        if replay is not None:
-            return replay
-        response = make_response(view(*args, **kwargs))
-        db.session.add(
-            IdempotencyRecord(
-                credential_id=principal.credential_id,
-                key=key,
-                method=request.method,
-                path=request.path,
-                request_hash=digest,
-                status_code=response.status_code,
-                response_body=response.get_data(as_text=True),
-            )
-        )
         try:
-            db.session.commit()
-        except IntegrityError:
-            # Another request with this key committed first; ours is undone.
-            db.session.rollback()
-            replay = _replay(principal.credential_id, key, digest)
-            if replay is None:  # pragma: no cover - the row we collided with must exist
-                raise
-            return replay
-        return response
+            return _run(view, *args, **kwargs)
+        except BaseException:
+            unit_of_work.rollback()  # a refusal or a failure changes nothing
+            raise
 
     wrapper.writes = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def _run(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
+    key = request.headers.get(HEADER)
+    if key is None:
+        response = make_response(view(*args, **kwargs))
+        unit_of_work.commit()
+        return response
+    if not _KEY.fullmatch(key):
+        raise ApiProblem(
+            400,
+            "idempotency_key_invalid",
+            "An Idempotency-Key is 1 to 255 visible ASCII characters.",
+        )
+    principal = current_principal()
+    digest = _request_hash()
+    if not _try_claim(principal.credential_id, key):
+        raise ApiProblem(
+            409,
+            "idempotency_in_progress",
+            "A request with this Idempotency-Key is still running.",
+        )
+    replay = _replay(principal.credential_id, key, digest)
+    if replay is not None:
+        return replay
+    response = make_response(view(*args, **kwargs))
+    db.session.add(
+        IdempotencyRecord(
+            credential_id=principal.credential_id,
+            key=key,
+            method=request.method,
+            path=request.path,
+            request_hash=digest,
+            status_code=response.status_code,
+            response_body=response.get_data(as_text=True),
+        )
+    )
+    try:
+        unit_of_work.commit()
+    except IntegrityError:
+        # Another request with this key committed first; ours is undone.
+        unit_of_work.rollback()
+        replay = _replay(principal.credential_id, key, digest)
+        if replay is None:  # pragma: no cover - the row we collided with must exist
+            raise
+        return replay
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -87,7 +99,7 @@ def init_app(app: Flask) -> None:
         # Before authentication reads anything, so the whole request is one transaction.
         view = app.view_functions.get(request.endpoint or "")
         if request.method in WRITE_METHODS and getattr(view, "writes", False):
-            begin_write()
+            unit_of_work.begin_write()
 
 
 def _request_hash() -> str:
@@ -119,7 +131,7 @@ def _replay(credential_id: str, key: str, digest: str) -> Response | None:
             "idempotency_key_reused",
             "This Idempotency-Key was used with another request; use a new key.",
         )
-    db.session.rollback()
+    unit_of_work.rollback()
     response = Response(
         record.response_body, status=record.status_code, mimetype="application/json"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -26,7 +27,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class RegistrySession(FlaskSession):
+    """The registry's own session class. The ledger's commit guard
+    (``registry.ledger.events``) listens on this class alone, not on every SQLAlchemy
+    Session in the process."""
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RegistrySession})
 
 
 def new_id() -> str:

@@ -234,6 +234,9 @@ class Transfer(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reject_reason: Mapped[str | None] = mapped_column(String(500))
 
+    # The batch on its way (its unit and dimension are the transfer's); read only.
+    shipped_batch: Mapped[Batch] = relationship(foreign_keys=[shipped_batch_id], viewonly=True)
+
 
 class Event(db.Model):
     """One thing that happened to a batch. Rows are only ever inserted."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from registry import unit_of_work
 from registry.access import credentials
-from registry.db import db
 from registry.errors import DomainError
 from registry.models import ROLES
 
@@ -27,7 +27,7 @@ def apikey_create(role: str, organization_id: str | None, name: str | None) -> N
         issued = credentials.issue_api_key(role, organization_id, name)
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
-    db.session.commit()
+    unit_of_work.commit()
     click.echo(f"# API key {issued.api_key.id} ({role}); it is shown only this once:", err=True)
     click.echo(issued.secret)
 
@@ -55,7 +55,7 @@ def apikey_revoke(key_id: str, force: bool) -> None:
                 "apikey create --role admin), or pass --force to revoke it anyway."
             ) from None
         raise click.ClickException(exc.detail) from None
-    db.session.commit()
+    unit_of_work.commit()
     click.echo(f"revoked {key_id}")
     if force and api_key.role == "admin" and not credentials.active_admin_key_ids():
         click.echo(

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.exc import OperationalError
 
-from registry.db import begin_write, db
+from registry import unit_of_work
 from registry.ledger import tree
 from registry.ledger.audit import verify_ledger
 
@@ -52,7 +52,5 @@ def ledger_verify() -> None:
 @with_appcontext
 def ledger_checkpoint() -> None:
     """Sign a checkpoint of the ledger as it is now and print its note."""
-    begin_write()
-    checkpoint = tree.sign_checkpoint_now()
-    db.session.commit()
+    checkpoint = unit_of_work.write_separately(tree.sign_checkpoint_now)
     click.echo(checkpoint.note, nl=False)

@@ -13,8 +13,9 @@ from flask.cli import with_appcontext
 
 from api import database
 from api.render.label import LabelTooLarge, qr_code
+from registry import unit_of_work
 from registry.catalogue import substances
-from registry.db import db, new_id
+from registry.db import new_id
 from registry.ledger import events
 from registry.signing import signer
 
@@ -30,7 +31,7 @@ def prepare() -> None:
     _check_labels_print()
     events.ensure_ledger_head()
     seeded = substances.seed_catalogue()
-    db.session.commit()
+    unit_of_work.commit()
     click.echo(f"schema at {database.head_revision()}; signing key {kid.hex()}", err=True)
     if seeded:
         click.echo(f"substance catalogue seeded with {seeded} substances", err=True)

@@ -12,6 +12,7 @@ from marshmallow import fields, validate
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
 from api.schemas.common import PageQuery, moment, page_json
+from registry import unit_of_work
 from registry.access import access_log
 
 bp = Blueprint("access_log", __name__, url_prefix="/api/v1/access-log")
@@ -28,7 +29,11 @@ def audited(action: str, object_arg: str | None = None) -> Callable[[Callable[..
                 kwargs.get(object_arg) if object_arg else request.args.get("organization_id")
             )
             query = request.query_string.decode("utf-8", "replace")
-            access_log.record_lookup(current_principal(), action, object_id, query)
+            viewer = current_principal()
+            # The read is over; the log entry is a write of its own.
+            unit_of_work.write_separately(
+                lambda: access_log.record_lookup(viewer, action, object_id, query)
+            )
             return answer
 
         return logged

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response
-from sqlalchemy import select
 
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json, load_query
@@ -30,26 +29,16 @@ from api.schemas.common import page_json
 from api.transactions import write_route
 from registry.custody import batches, history, operations
 from registry.custody.batches import BatchSpec
-from registry.db import db
-from registry.ledger import events
+from registry.custody.outcome import Outcome
 from registry.ledger.records import event_record
-from registry.models import Batch, Event, Organization
 
 bp = Blueprint("batches", __name__, url_prefix="/api/v1")
 
 READERS = ("enterprise", "regulator", "inspector")
 
 
-def written(batch: Batch, event: Event) -> dict[str, Any]:
-    return batch_json(batch, ledger_index=event.ledger_index)
-
-
-def _last_event(batch: Batch) -> Event:
-    return events.latest_of(batch.id)
-
-
-def _registration(batch: Batch) -> Event:
-    return events.latest_of(batch.id, "registered")
+def written(outcome: Outcome) -> dict[str, Any]:
+    return batch_json(outcome.batch, ledger_index=outcome.event.ledger_index)
 
 
 @bp.post("/batches")
@@ -57,8 +46,7 @@ def _registration(batch: Batch) -> Event:
 @write_route
 def register_batch():
     spec = BatchSpec(**load_json(BatchIn()))
-    batch = batches.register(spec, current_principal())
-    return written(batch, _registration(batch)), 201
+    return written(batches.register(spec, current_principal())), 201
 
 
 @bp.post("/batches:bulk")
@@ -69,15 +57,7 @@ def register_batches():
     created = batches.register_many(
         [BatchSpec(**item) for item in body["items"]], current_principal()
     )
-    # Each new batch's registration event, in one query rather than one per batch.
-    registered = dict(
-        db.session.execute(
-            select(Event.batch_id, Event.ledger_index).where(
-                Event.batch_id.in_([b.id for b in created]), Event.type == "registered"
-            )
-        ).all()
-    )
-    return {"items": [batch_json(b, ledger_index=registered[b.id]) for b in created]}, 201
+    return {"items": [written(outcome) for outcome in created]}, 201
 
 
 @bp.get("/batches")
@@ -120,12 +100,7 @@ def batch_history(batch_id: str):
 def batch_history_svg(batch_id: str):
     query = load_query(HistoryQuery())
     found = history.history(batch_id, query["direction"], current_principal())
-    holders = {b.holder_organization_id for b in found.batches}
-    organizations = {
-        o.id: o
-        for o in db.session.scalars(select(Organization).where(Organization.id.in_(holders)))
-    }
-    svg = render_history_svg(found, organizations)
+    svg = render_history_svg(found, history.holders(found))
     # An SVG opened directly is a document: api.headers gives it the pages' strict policy.
     return Response(svg, mimetype="image/svg+xml")
 
@@ -141,14 +116,14 @@ def split_batch(batch_id: str):
 
 def _outflow(batch_id: str, operation: str, schema: Any, detail_fields: tuple[str, ...]):
     body = load_json(schema)
-    batch, event = operations.take_out(
+    outcome = operations.take_out(
         batch_id,
         operation,
         body["quantity"],
         current_principal(),
         {name: body[name] for name in detail_fields},
     )
-    return written(batch, event)
+    return written(outcome)
 
 
 @bp.post("/batches/<batch_id>/consume")
@@ -188,8 +163,7 @@ def report_incident(batch_id: str):
 @write_route
 def recall(batch_id: str):
     body = load_json(ReasonIn())
-    batch = operations.recall(batch_id, body["reason"], current_principal())
-    return written(batch, _last_event(batch))
+    return written(operations.recall(batch_id, body["reason"], current_principal()))
 
 
 @bp.post("/batches/<batch_id>/suspend", defaults={"operation": "suspend"})
@@ -198,8 +172,7 @@ def recall(batch_id: str):
 @write_route
 def regulate(batch_id: str, operation: str):
     body = load_json(ReasonIn())
-    batch = operations.regulate(batch_id, operation, body["reason"], current_principal())
-    return written(batch, _last_event(batch))
+    return written(operations.regulate(batch_id, operation, body["reason"], current_principal()))
 
 
 @bp.post("/batches/<batch_id>/inspections")
@@ -207,10 +180,10 @@ def regulate(batch_id: str, operation: str):
 @write_route
 def inspect(batch_id: str):
     body = load_json(InspectionIn())
-    event = operations.inspect(
+    outcome = operations.inspect(
         batch_id, body["result"], body["notes"], body["observed_quantity"], current_principal()
     )
-    return {"event": event_record(event)}, 201
+    return {"event": event_record(outcome.event)}, 201
 
 
 @bp.post("/batches/<batch_id>/adjustments")

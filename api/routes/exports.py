@@ -18,10 +18,8 @@ from api.auth import current_principal, requires_roles
 from api.bodies import load_query
 from api.routes.access_log import audited
 from api.schemas.reports import EventFilterQuery
-from registry.db import db
-from registry.ledger.queries import EventFilter, filtered
+from registry.ledger.queries import EventFilter, streamed
 from registry.ledger.records import event_record
-from registry.models import Event
 
 bp = Blueprint("exports", __name__, url_prefix="/api/v1/exports")
 
@@ -53,23 +51,13 @@ CSV_COLUMNS = (
 def _records() -> Iterator[dict[str, Any]]:
     """The matching event records, read only when the body is streamed.
 
-    The filters are checked and the query built now, so a bad one is a 422 before anything
-    is sent. The query runs inside the stream: the request's own session is closed once the
-    view returns (its teardown), and a server-side cursor does not outlive its transaction.
+    The filters are checked now, so a bad one is a 422 before anything is sent. The query
+    runs inside the stream: the request's own session is closed once the view returns (its
+    teardown), and a server-side cursor does not outlive its transaction.
     """
     where = EventFilter(**load_query(EventFilterQuery()))
-    # Plain rows, not ORM objects: nothing accumulates in the session's identity map.
-    query = (
-        filtered(current_principal(), where)
-        .with_only_columns(*Event.__table__.columns)
-        .order_by(Event.ledger_index)
-    )
-
-    def generate() -> Iterator[dict[str, Any]]:
-        for row in db.session.execute(query, execution_options={"yield_per": CHUNK}):
-            yield event_record(row)
-
-    return generate()
+    rows = streamed(current_principal(), where, CHUNK)
+    return (event_record(row) for row in rows)
 
 
 def _csv_row(record: dict[str, Any]) -> list[Any]:

@@ -19,9 +19,9 @@ from api.errors import ApiProblem
 from api.render.label import LABEL_VERSION, LabelTooLarge, label_lines, render, sheet, svg_label
 from api.schemas.common import StrictSchema
 from registry.custody import batches
-from registry.db import db
 from registry.errors import NotFound
-from registry.models import Batch, Identifier, Organization
+from registry.labels import issuing
+from registry.models import Batch, Identifier
 from registry.signing import signer
 
 bp = Blueprint("labels", __name__, url_prefix="/api/v1/batches")
@@ -62,7 +62,7 @@ def label(batch_id: str, fmt: str):
     etag = _etag(fmt, identifier.token)
     if request.if_none_match.contains(etag):
         return _cached(b"", fmt, etag)
-    holder = db.session.get(Organization, identifier.holder_organization_id)
+    holder = issuing.holder_when_issued(identifier)
     with _printable():
         body = render(
             identifier.token, fmt, label_lines(batch, identifier, holder), signer().url("")
@@ -82,14 +82,9 @@ def label_sheet(batch_id: str):
     if request.if_none_match.contains(etag):
         return _cached(b"", "svg", etag)
     prefix = signer().url("")
-    holders = {}
-    for identifier in identifiers:
-        holder_id = identifier.holder_organization_id
-        if holder_id not in holders:
-            holders[holder_id] = db.session.get(Organization, holder_id)
     with _printable():
         labels = [
-            svg_label(i.token, label_lines(batch, i, holders[i.holder_organization_id]), prefix)
+            svg_label(i.token, label_lines(batch, i, issuing.holder_when_issued(i)), prefix)
             for i in identifiers
         ]
     return _cached(sheet(labels), "svg", etag)

@@ -13,7 +13,7 @@ from api.bodies import load_query
 from api.routes.access_log import audited
 from api.schemas.common import QueryInteger, StrictSchema
 from api.transactions import write_route
-from registry.db import begin_write, db
+from registry import unit_of_work
 from registry.ledger import tree
 
 bp = Blueprint("ledger", __name__, url_prefix="/api/v1/ledger")
@@ -45,27 +45,16 @@ class EntriesQuery(StrictSchema):
     end = QueryInteger(required=True)
 
 
-def _fresh_checkpoint():
-    """The latest checkpoint; a new one first when the log has outgrown a stale one."""
-    latest = tree.latest_checkpoint()
-    if not tree.checkpoint_is_stale(latest):
-        return latest
-    db.session.rollback()
-    begin_write()
-    latest = tree.latest_checkpoint()  # another request may have signed one meanwhile
-    if tree.checkpoint_is_stale(latest):
-        latest = tree.sign_checkpoint_now()
-    db.session.commit()
-    return latest
-
-
 @bp.get("/checkpoint")
 def checkpoint():
     query = load_query(CheckpointQuery())
     if query["format"] == "verifier-key":
         keys = "".join(f"{v.text()}\n" for v in tree.verifiers())
         return Response(keys, mimetype="text/plain")
-    latest = _fresh_checkpoint()
+    latest = tree.latest_checkpoint()
+    if tree.checkpoint_is_stale(latest):
+        # The log outgrew a stale checkpoint: sign a new one first, in a write of its own.
+        latest = unit_of_work.write_separately(tree.refresh_checkpoint)
     wants = request.accept_mimetypes.best_match(["text/plain", "application/json"])
     if wants == "application/json":
         response = Response(json.dumps(tree.checkpoint_json(latest)), mimetype="application/json")

@@ -10,14 +10,13 @@ from api.routes.access_log import audited
 from api.schemas.batches import ReasonIn, ReceiveIn, TransferIn, transfer_json
 from api.transactions import write_route
 from registry.custody import transfers
-from registry.db import db
-from registry.models import Batch, Transfer
+from registry.models import Transfer
 
 bp = Blueprint("transfers", __name__, url_prefix="/api/v1/transfers")
 
 
 def _json(transfer: Transfer) -> dict:
-    shipped = db.session.get(Batch, transfer.shipped_batch_id)
+    shipped = transfer.shipped_batch
     return transfer_json(transfer, shipped.unit, shipped.dimension)
 
 

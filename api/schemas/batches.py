@@ -6,7 +6,6 @@ domain, which names the offending field.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
@@ -19,8 +18,9 @@ from api.schemas.common import (
     text,
     timestamp,
 )
-from registry.custody.operations import INCIDENT_KINDS, density_of
-from registry.custody.quantities import Amount, decimal_text, pure_grams
+from registry.custody.batches import pure_grams_of
+from registry.custody.operations import INCIDENT_KINDS
+from registry.custody.quantities import Amount, decimal_text
 from registry.models import BATCH_STATUSES, Batch, Transfer
 from registry.signing import signer
 
@@ -197,11 +197,7 @@ def amount_json(dimension: str, micro: int, unit: str) -> dict[str, str]:
 
 def pure_substance_mass(batch: Batch) -> dict[str, str] | None:
     """Pure-substance mass in grams, or null for a volume with no density."""
-    grams = pure_grams(
-        Amount(batch.dimension, batch.quantity_micro),
-        Decimal(batch.concentration_pct),
-        density_of(batch),
-    )
+    grams = pure_grams_of(batch)
     return None if grams is None else {"value": decimal_text(grams), "unit": "g"}
 
 

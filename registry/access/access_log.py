@@ -1,7 +1,8 @@
 """Who looked up what: every read of a batch, a report or the ledger's entries, for regulators.
 
-Records are written in their own short transaction after the read succeeded, so a lookup
-is logged even though the read itself changed nothing.
+A record is written after the read succeeded, in a short write transaction of its own that
+the caller runs (``registry.unit_of_work.write_separately``), so a lookup is logged even
+though the read itself changed nothing.
 """
 
 from __future__ import annotations
@@ -12,16 +13,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from registry.access.credentials import Principal
-from registry.db import begin_write, db, new_id, utcnow
+from registry.db import db, new_id, utcnow
 from registry.ledger.queries import check_period
 from registry.models import AccessRecord
 from registry.pagination import Page, paginate
 
 
 def record_lookup(viewer: Principal, action: str, object_id: str | None, query: str) -> None:
-    """Log that ``viewer`` performed ``action`` (on ``object_id``); commits on its own."""
-    db.session.rollback()  # end the read's transaction; the log is a write of its own
-    begin_write()
+    """Log that ``viewer`` performed ``action`` (on ``object_id``)."""
     db.session.add(
         AccessRecord(
             id=new_id(),
@@ -35,7 +34,6 @@ def record_lookup(viewer: Principal, action: str, object_id: str | None, query: 
             person_hash=viewer.person_hash,
         )
     )
-    db.session.commit()
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,19 @@ from sqlalchemy.orm import selectinload
 
 from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
-from registry.custody.quantities import decimal_text, parse_factor, parse_quantity
+from registry.custody.outcome import Outcome
+from registry.custody.quantities import (
+    Amount,
+    decimal_text,
+    parse_factor,
+    parse_quantity,
+    pure_grams,
+)
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.labels.issuing import issue_identifiers
 from registry.ledger import events
-from registry.models import Batch, Container, Facility, Substance
+from registry.models import Batch, Container, Event, Facility, Substance
 from registry.pagination import Page, paginate
 
 MAX_CONTAINERS = 1000
@@ -43,16 +50,15 @@ class BatchSpec:
     documents: list[dict[str, str]] = field(default_factory=list)
 
 
-def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Batch:
-    """A new active batch held by the registering enterprise, with its first event."""
+def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Outcome:
+    """A new active batch held by the registering enterprise, with its ``registered`` event."""
     batch, serials = _new_batch(spec, actor, prefix, {})
     # Both events' ledger indexes in one claim (this flushes the batch before its events).
     events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION)
-    _record_registration(batch, serials, spec, actor)
-    return batch
+    return Outcome(batch, _record_registration(batch, serials, spec, actor))
 
 
-def register_many(specs: list[BatchSpec], actor: Principal) -> list[Batch]:
+def register_many(specs: list[BatchSpec], actor: Principal) -> list[Outcome]:
     """All or nothing: the first bad item refuses the whole request, naming its position.
 
     The same rows and events as ``register`` one item after another, written in bulk:
@@ -67,9 +73,10 @@ def register_many(specs: list[BatchSpec], actor: Principal) -> list[Batch]:
         built = [_new_batch(spec, actor, f"items.{i}.", looked_up) for i, spec in enumerate(specs)]
     db.session.flush()
     events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION * len(built))
-    for (batch, serials), spec in zip(built, specs, strict=True):
-        _record_registration(batch, serials, spec, actor)
-    return [batch for batch, _ in built]
+    return [
+        Outcome(batch, _record_registration(batch, serials, spec, actor))
+        for (batch, serials), spec in zip(built, specs, strict=True)
+    ]
 
 
 def _new_batch(
@@ -110,16 +117,14 @@ def _new_batch(
             f"{prefix}expires_on", "A batch cannot expire before it is made.", "dates_invalid"
         )
     serials = _serials(spec.containers, prefix)
-    batch = Batch(
-        id=new_id(),
+    batch = new_batch(
+        amount.micro,
         substance=substance,
         cas_rn=cas_rn,
         lot_number=spec.lot_number,
         status="active",
         dimension=amount.dimension,
         unit=unit,
-        quantity_micro=amount.micro,
-        initial_quantity_micro=amount.micro,
         concentration_pct=decimal_text(concentration),
         density_kg_per_l=decimal_text(density) if density is not None else None,
         holder_organization_id=actor.organization_id,
@@ -137,11 +142,51 @@ def _new_batch(
     return batch, serials
 
 
+# What a batch made from another keeps of it: substance, lot, composition and where it is.
+LOT_FIELDS = (
+    "substance_id",
+    "cas_rn",
+    "lot_number",
+    "dimension",
+    "unit",
+    "concentration_pct",
+    "density_kg_per_l",
+    "producer_organization_id",
+    "facility_id",
+    "manufactured_on",
+    "expires_on",
+)
+
+
+def new_batch(quantity_micro: int, **fields: Any) -> Batch:
+    """A batch row under a new id, holding ``quantity_micro``: all it starts with."""
+    return Batch(
+        id=new_id(), quantity_micro=quantity_micro, initial_quantity_micro=quantity_micro, **fields
+    )
+
+
+def lot_of(batch: Batch) -> dict[str, Any]:
+    """The ``LOT_FIELDS`` of ``batch``, for a batch made from it."""
+    return {name: getattr(batch, name) for name in LOT_FIELDS}
+
+
+def density_of(batch: Batch) -> Decimal | None:
+    """The batch's density (kg/L) as an exact number, or None if it has none."""
+    return Decimal(batch.density_kg_per_l) if batch.density_kg_per_l else None
+
+
+def pure_grams_of(batch: Batch, micro: int | None = None) -> Decimal | None:
+    """Pure-substance grams in ``micro`` micro-units of ``batch`` (by default all it holds
+    now), through its concentration and density; None for a volume without a density."""
+    amount = Amount(batch.dimension, batch.quantity_micro if micro is None else micro)
+    return pure_grams(amount, Decimal(batch.concentration_pct), density_of(batch))
+
+
 def _record_registration(
     batch: Batch, serials: list[str], spec: BatchSpec, actor: Principal
-) -> None:
-    """The ``registered`` event, then the label (``identifiers_issued``)."""
-    events.record(
+) -> Event:
+    """The ``registered`` event (returned), then the label (``identifiers_issued``)."""
+    registered = events.record(
         batch,
         "registered",
         actor,
@@ -156,6 +201,7 @@ def _record_registration(
         },
     )
     issue_identifiers(batch, actor, serials)
+    return registered
 
 
 def own_facility(facility_id: str, organization_id: str, field_name: str) -> Facility:

@@ -12,7 +12,7 @@ from registry.custody.batches import visible_batch
 from registry.db import db
 from registry.errors import NotFound
 from registry.ledger import events
-from registry.models import Batch, BatchLink, Event, Transfer
+from registry.models import Batch, BatchLink, Event, Organization, Transfer
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ def history(batch_id: str, direction: str, viewer: Principal) -> History:
         )
     )
     return History(batch, batches, links, found)
+
+
+def holders(found: History) -> dict[str, Organization]:
+    """The organisations holding the batches of ``found``, by id (to name them in a drawing)."""
+    ids = {b.holder_organization_id for b in found.batches}
+    return {
+        o.id: o for o in db.session.scalars(select(Organization).where(Organization.id.in_(ids)))
+    }
 
 
 def _viewable(batch_id: str, viewer: Principal) -> Batch:

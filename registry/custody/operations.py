@@ -1,26 +1,27 @@
 """What holders, producers, regulators and inspectors do to a batch.
 
 Each function checks who may act, takes exact quantities through ``lifecycle``, and
-records one event per batch it changes, all in the caller's transaction.
+records one event per batch it changes, all in the caller's transaction. An operation on
+one batch answers with its ``Outcome``: the batch and the event that records it.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from registry.access.credentials import Principal
 from registry.custody import lifecycle
-from registry.custody.batches import held_batch
+from registry.custody.batches import density_of, held_batch, lot_of, new_batch
 from registry.custody.history import descendant_ids
+from registry.custody.outcome import Outcome
 from registry.custody.quantities import MAX_MICRO, Amount, in_dimension, parse_quantity
-from registry.db import db, new_id
+from registry.db import db
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.labels.issuing import issue_identifiers
 from registry.ledger import events
-from registry.models import Batch, BatchLink, Event
+from registry.models import Batch, BatchLink
 
 INCIDENT_KINDS = ("loss", "theft", "spill")
 
@@ -37,10 +38,6 @@ def amount_for(batch: Batch, quantity: Any, field: str = "quantity", **kwargs: A
             f"{field}.value", "The quantity is implausibly large.", "quantity_invalid"
         )
     return converted
-
-
-def density_of(batch: Batch) -> Decimal | None:
-    return Decimal(batch.density_kg_per_l) if batch.density_kg_per_l else None
 
 
 def split(batch_id: str, parts: list[Any], actor: Principal) -> tuple[Batch, list[Batch]]:
@@ -86,24 +83,12 @@ def derive(
     status: str = "active",
 ) -> Batch:
     """A child batch carrying part of ``parent``: same substance, lot and composition."""
-    child = Batch(
-        id=new_id(),
-        substance_id=parent.substance_id,
-        cas_rn=parent.cas_rn,
-        lot_number=parent.lot_number,
+    child = new_batch(
+        quantity_micro,
+        **lot_of(parent),
         status=status,
-        dimension=parent.dimension,
-        unit=parent.unit,
-        quantity_micro=quantity_micro,
-        initial_quantity_micro=quantity_micro,
-        concentration_pct=parent.concentration_pct,
-        density_kg_per_l=parent.density_kg_per_l,
         holder_organization_id=holder,
-        producer_organization_id=parent.producer_organization_id,
-        facility_id=parent.facility_id,
         origin_kind=kind,
-        manufactured_on=parent.manufactured_on,
-        expires_on=parent.expires_on,
     )
     db.session.add(child)
     # Insert the child now: no relationship() tells the unit of work that the link (and a
@@ -126,7 +111,7 @@ def take_out(
     quantity: Any,
     actor: Principal,
     details: dict[str, Any],
-) -> tuple[Batch, Event]:
+) -> Outcome:
     """Consume, dispose or export part or all of a held batch."""
     batch = held_batch(batch_id, actor)
     lifecycle.check_allowed(batch, operation)
@@ -139,12 +124,12 @@ def take_out(
         delta_micro=-amount.micro,
         details=details,
     )
-    return batch, event
+    return Outcome(batch, event)
 
 
 def report_incident(
     batch_id: str, kind: str, quantity: Any, description: str, actor: Principal
-) -> tuple[Batch, Event]:
+) -> Outcome:
     batch = held_batch(batch_id, actor)
     lifecycle.check_allowed(batch, "incident")
     amount = amount_for(batch, quantity)
@@ -157,22 +142,27 @@ def report_incident(
         details={"kind": kind, "description": description},
         flagged=True,
     )
-    return batch, event
+    return Outcome(batch, event)
 
 
-def recall(batch_id: str, reason: str, actor: Principal) -> Batch:
-    """Recall a batch and every live batch made from it (splits, shipments, products)."""
-    batch = db.session.get(Batch, batch_id)
-    if batch is None:
-        raise NotFound(f"No batch {batch_id}.")
+def recall(batch_id: str, reason: str, actor: Principal) -> Outcome:
+    """Recall a batch and every live batch made from it (splits, shipments, products).
+
+    The batch is locked before its status is read, as for every other change of status, so
+    two recalls, or a recall and a shipment, serialise: the second sees what the first did.
+    """
+    batch = lifecycle.lock(batch_id)
     is_authority = actor.role in ("regulator", "admin")
     if not is_authority and actor.organization_id != batch.producer_organization_id:
         if actor.organization_id == batch.holder_organization_id:
             raise Forbidden("Only the producer or a regulator may recall a batch.")
         raise NotFound(f"No batch {batch_id}.")
     lifecycle.set_status(batch, "recall", "recalled")
-    events.record(batch, "recalled", actor, details={"reason": reason})
-    for descendant in _live_descendants(batch.id):
+    # Every batch row this recall changes is locked before the first event claims the
+    # ledger's lock, as other writes take theirs, so that they queue rather than deadlock.
+    descendants = _live_descendants(batch.id)
+    recalled = events.record(batch, "recalled", actor, details={"reason": reason})
+    for descendant in descendants:
         if descendant.status in lifecycle.ALLOWED_FROM["recall"]:
             descendant.status = "recalled"
             events.record(
@@ -182,35 +172,45 @@ def recall(batch_id: str, reason: str, actor: Principal) -> Batch:
                 related_batch_id=batch.id,
                 details={"reason": reason, "cascaded_from": batch.id},
             )
-    return batch
+    return Outcome(batch, recalled)
 
 
 def _live_descendants(batch_id: str) -> list[Batch]:
+    """Every batch made from ``batch_id``, re-read and locked (in id order, so that two
+    transactions locking overlapping sets queue instead of deadlocking)."""
     ids = descendant_ids(batch_id)
     if not ids:
         return []
-    return list(db.session.scalars(select(Batch).where(Batch.id.in_(ids)).order_by(Batch.id)))
+    return list(
+        db.session.scalars(
+            select(Batch)
+            .where(Batch.id.in_(ids))
+            .order_by(Batch.id)
+            .with_for_update(of=Batch)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
-def regulate(batch_id: str, operation: str, reason: str, actor: Principal) -> Batch:
+def regulate(batch_id: str, operation: str, reason: str, actor: Principal) -> Outcome:
     """Suspend (nothing moves) or release a batch; regulators only."""
     if actor.role not in ("regulator", "admin"):
         raise Forbidden("Only a regulator suspends or releases batches.")
     batch = lifecycle.lock(batch_id)
     if operation == "suspend":
         lifecycle.set_status(batch, "suspend", "suspended")
-        events.record(batch, "suspended", actor, details={"reason": reason}, flagged=True)
+        event = events.record(batch, "suspended", actor, details={"reason": reason}, flagged=True)
     else:
         lifecycle.check_allowed(batch, "release")
         batch.status = batch.status_before_suspension or "active"
         batch.status_before_suspension = None
-        events.record(batch, "released", actor, details={"reason": reason})
-    return batch
+        event = events.record(batch, "released", actor, details={"reason": reason})
+    return Outcome(batch, event)
 
 
 def inspect(
     batch_id: str, result: str, notes: str | None, observed: Any | None, actor: Principal
-) -> Event:
+) -> Outcome:
     batch = db.session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"No batch {batch_id}.")
@@ -221,10 +221,11 @@ def inspect(
         details["recorded_quantity"] = Amount(batch.dimension, batch.quantity_micro).as_json(
             batch.unit
         )
-    return events.record(batch, "inspected", actor, details=details, flagged=result != "pass")
+    event = events.record(batch, "inspected", actor, details=details, flagged=result != "pass")
+    return Outcome(batch, event)
 
 
-def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> tuple[Batch, Event]:
+def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> Outcome:
     """A stock-count correction, signed; always flagged for the regulator."""
     batch = held_batch(batch_id, actor)
     lifecycle.check_allowed(batch, "adjust")
@@ -245,4 +246,4 @@ def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> tuple
         details={"reason": reason},
         flagged=True,
     )
-    return lifecycle.lock(batch.id), event
+    return Outcome(lifecycle.lock(batch.id), event)

@@ -20,11 +20,14 @@ def transform(inputs: list[dict[str, Any]], output: BatchSpec, actor: Principal)
         raise InvalidInput("inputs", "1 to 100 different input batches.", "inputs_invalid")
     taken: list[tuple[Batch, int]] = []
     for position, item in enumerate(inputs):
-        batch = held_batch(item["batch_id"], actor)
+        # Each input's row lock is taken now, before registering the output claims the
+        # ledger's lock, in the order every other write takes them (batch rows, then the
+        # ledger): a consumption of an input racing this waits instead of deadlocking.
+        batch = lifecycle.lock(held_batch(item["batch_id"], actor).id)
         lifecycle.check_allowed(batch, "transform")
         amount = amount_for(batch, item["quantity"], f"inputs.{position}.quantity")
         taken.append((batch, amount.micro))
-    product = register(output, actor, "output.")
+    product = register(output, actor, "output.").batch
     db.session.flush()
     for batch, micro in taken:
         lifecycle.take(batch, micro, "transform")

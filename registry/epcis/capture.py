@@ -217,7 +217,8 @@ class Context:
     # --- the operations ---------------------------------------------------------------
 
     def _register(self, event: dict[str, Any]):
-        return register(self._spec(event, self._one(event, "quantityList"), "produced"), self.actor)
+        spec = self._spec(event, self._one(event, "quantityList"), "produced")
+        return register(spec, self.actor).batch
 
     def _ship(self, event: dict[str, Any]):
         element = self._one(event, "quantityList")
@@ -252,10 +253,9 @@ class Context:
     def _take_out(self, event: dict[str, Any], operation: str):
         element = self._one(event, "quantityList")
         details = {"method": "EPCIS capture"} if operation == "dispose" else {"purpose": "EPCIS"}
-        _, recorded = operations.take_out(
+        return operations.take_out(
             self._batch(element), operation, self._quantity(element), self.actor, details
-        )
-        return recorded
+        ).event
 
     def _transform(self, event: dict[str, Any]):
         inputs = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from registry.access.credentials import Principal
 from registry.db import db, new_id, utcnow
 from registry.ledger import events
-from registry.models import Batch, Identifier
+from registry.models import Batch, Identifier, Organization
 from registry.signing import signer
 
 
@@ -36,3 +36,8 @@ def issue_identifiers(batch: Batch, actor: Principal | None, serials: list[str])
             "tokens": [i.token for i in issued],
         },
     )
+
+
+def holder_when_issued(identifier: Identifier) -> Organization:
+    """The organisation that held the batch when ``identifier`` was issued (its label names it)."""
+    return db.session.get(Organization, identifier.holder_organization_id)

@@ -1,17 +1,21 @@
-"""Recording events: append-only rows, each with the next dense ledger index."""
+"""Recording events: append-only rows, each with the next dense ledger index.
+
+``record`` adds the event and keeps it with its transaction; the unit of work's commit
+(``registry.unit_of_work.commit``) takes them (``take_recorded``) and appends their leaves
+to the Merkle log before the database commit.
+"""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from registry.access.credentials import Principal
-from registry.db import db, new_id, utcnow
-from registry.ledger import tree
+from registry.db import RegistrySession, db, new_id, utcnow
 from registry.models import Batch, Event, LedgerHead
 
 
@@ -21,7 +25,21 @@ def ensure_ledger_head() -> None:
         db.session.flush()
 
 
+# This transaction's reserved indexes and recorded events, kept in the session's ``info``
+# beside the transaction they belong to, so a rolled-back transaction's are never used by
+# the next one (no hook has to forget them).
 _RESERVED = "chemtrace_reserved_ledger_indexes"
+_RECORDED = "chemtrace_recorded_events"
+
+
+def _this_transactions(key: str, make: Callable[[], Any]) -> Any:
+    session = db.session()  # the session itself: the scoped proxy has no get_transaction
+    transaction = session.get_transaction()
+    held = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = (transaction, make())
+        session.info[key] = held
+    return held[1]
 
 
 def _claim(count: int) -> int:
@@ -43,28 +61,39 @@ def reserve_ledger_indexes(count: int) -> None:
     for a caller that knows how many it is about to record; ``record`` takes them in order.
     Every reserved index must be used before commit (the log has no gaps)."""
     first = _claim(count)
-    pool = db.session.info.setdefault(_RESERVED, deque())
-    pool.extend(range(first, first + count))
+    _this_transactions(_RESERVED, deque).extend(range(first, first + count))
 
 
 def next_ledger_index() -> int:
     """The next ledger index: a reserved one if any, else claimed now."""
-    pool = db.session.info.get(_RESERVED)
+    pool = _this_transactions(_RESERVED, deque)
     if pool:
         return pool.popleft()
     return _claim(1)
 
 
-@sa_event.listens_for(Session, "before_commit")
-def _check_reserved(session: Session) -> None:
-    if session.info.get(_RESERVED):
+def take_recorded() -> list[Event]:
+    """The events this transaction recorded, handed over once, for the ledger to append
+    their leaves (``registry.unit_of_work.commit``)."""
+    if _this_transactions(_RESERVED, deque):
         raise RuntimeError("ledger indexes were reserved but not used")
+    recorded = _this_transactions(_RECORDED, list)
+    db.session.info.pop(_RECORDED, None)
+    return recorded
 
 
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_reserved(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the outermost transaction: commit or rollback
-        session.info.pop(_RESERVED, None)
+@sa_event.listens_for(RegistrySession, "before_commit")
+def _refuse_unsealed(session: RegistrySession) -> None:
+    """A guard, not a step: a commit that skipped the ledger's step would leave a gap in
+    the log, so it is refused. Nothing is written here."""
+    transaction = session.get_transaction()
+    for key in (_RESERVED, _RECORDED):
+        held = session.info.get(key)
+        if held is not None and held[0] is transaction and held[1]:
+            raise RuntimeError(
+                "events were recorded (or ledger indexes reserved) but not appended to the "
+                "ledger: commit writes through registry.unit_of_work.commit"
+            )
 
 
 def record(
@@ -109,7 +138,7 @@ def record(
         flagged=flagged,
     )
     db.session.add(event)
-    tree.enqueue(event)
+    _this_transactions(_RECORDED, list).append(event)  # its leaf is appended at commit
     return event
 
 

@@ -6,13 +6,16 @@ has an index that starts with its column and ends with the ledger index.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 
 from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
+from registry.db import db
 from registry.errors import InvalidInput
 from registry.models import Event, Substance, SubstanceControlList
 from registry.pagination import Page, paginate
@@ -83,6 +86,25 @@ def filtered(viewer: Principal, where: EventFilter) -> Select[tuple[Event]]:
     if where.until is not None:
         query = query.where(Event.recorded_at < where.until)
     return query
+
+
+def streamed(viewer: Principal, where: EventFilter, chunk: int) -> Iterator[Row[Any]]:
+    """The matching events as plain rows (not ORM objects: nothing accumulates in the
+    session), in ledger order, read ``chunk`` at a time through a server-side cursor.
+
+    The filters are checked now; the query runs only when the rows are iterated, in the
+    transaction that is current then (a streamed answer reads after its view returned).
+    """
+    query = (
+        filtered(viewer, where)
+        .with_only_columns(*Event.__table__.columns)
+        .order_by(Event.ledger_index)
+    )
+
+    def rows() -> Iterator[Row[Any]]:
+        yield from db.session.execute(query, execution_options={"yield_per": chunk})
+
+    return rows()
 
 
 def list_events(

@@ -1,10 +1,10 @@
 """The tamper-evident ledger: an RFC 9162 Merkle tree over every event, and signed checkpoints.
 
 Each event's leaf is appended in the transaction that records the event: ``events.record``
-claims the next index under the ``ledger_head`` row lock and queues the event here, and just
-before that transaction commits the queued leaves and the subtree nodes they complete are
-written in two bulk inserts (a session ``before_commit`` hook, so no code path that commits
-events can forget it). Because the lock is held until commit, the next writer only starts
+claims the next index under the ``ledger_head`` row lock, and the unit of work's commit
+(``registry.unit_of_work.commit``) calls ``append`` with the transaction's events, which
+writes their leaves and the subtree nodes they complete in two bulk inserts, then
+``checkpoint_if_due``. Because the lock is held until commit, the next writer only starts
 appending once these nodes are committed, so the stored tree never has a gap.
 
 Reads never lock: any size up to the committed ``ledger_head.size`` has all its nodes stored.
@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from crypto import merkle, notes
@@ -31,7 +30,6 @@ from registry.models import Event, LedgerCheckpoint, LedgerHead, LedgerLeaf, Led
 from registry.signing import kid_text, signer
 
 EXTENSION = "chemtrace_ledger"
-_PENDING = "chemtrace_ledger_pending"
 MAX_ENTRIES = 1000
 
 
@@ -65,27 +63,10 @@ def settings() -> Settings:
 # --- Appending ----------------------------------------------------------------------------
 
 
-def enqueue(event: Event) -> None:
-    """Queue ``event``'s leaf for the end of the current transaction."""
-    db.session.info.setdefault(_PENDING, []).append(event)
-
-
-@sa_event.listens_for(Session, "before_commit")
-def _append_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        append(session, pending)
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_pending(session: Session, transaction) -> None:
-    if transaction.parent is None:  # the outermost transaction: commit or rollback
-        session.info.pop(_PENDING, None)
-
-
-def append(session: Session, events: list[Event]) -> None:
+def append(events: list[Event]) -> int:
     """Write the leaves of ``events`` (this transaction's, contiguous indexes) and the nodes
-    they complete, then sign a checkpoint if one is due."""
+    they complete; the ledger's size after them."""
+    session = db.session
     events = sorted(events, key=lambda e: e.ledger_index)
     first = events[0].ledger_index
     if [e.ledger_index for e in events] != list(range(first, first + len(events))):
@@ -115,10 +96,17 @@ def append(session: Session, events: list[Event]) -> None:
     session.execute(insert(LedgerLeaf), leaves)
     if nodes:
         session.execute(insert(LedgerNode), nodes)
-    size = first + len(events)
-    head = session.get(LedgerHead, 1)
-    if _checkpoint_due(head, size):
-        _sign_checkpoint(session, size)
+    return first + len(events)
+
+
+def checkpoint_if_due(tree_size: int) -> LedgerCheckpoint | None:
+    """After an append that brought the ledger to ``tree_size``: sign a checkpoint if the
+    log crossed a multiple of ``checkpoint_every`` or the last one is older than the period
+    (the caller holds the ledger_head lock, taken when the indexes were claimed)."""
+    head = db.session.get(LedgerHead, 1)
+    if _checkpoint_due(head, tree_size):
+        return _sign_checkpoint(db.session, tree_size)
+    return None
 
 
 def _checkpoint_due(head: LedgerHead, size: int) -> bool:
@@ -277,10 +265,28 @@ def _sign_checkpoint(session: Session, tree_size: int) -> LedgerCheckpoint:
     return checkpoint
 
 
+def _locked_head() -> LedgerHead:
+    return db.session.scalars(
+        select(LedgerHead)
+        .where(LedgerHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def sign_checkpoint_now() -> LedgerCheckpoint:
     """A checkpoint of the whole ledger as it is now (on demand). Call in a write transaction."""
-    head = db.session.scalars(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).one()
-    return _sign_checkpoint(db.session, head.size)
+    return _sign_checkpoint(db.session, _locked_head().size)
+
+
+def refresh_checkpoint() -> LedgerCheckpoint:
+    """The latest checkpoint, signing one first if it is stale. Call in a write transaction:
+    under the ledger_head lock, so that of two requests finding it stale only one signs."""
+    head = _locked_head()
+    latest = latest_checkpoint()  # another request may have signed one meanwhile
+    if checkpoint_is_stale(latest):
+        latest = _sign_checkpoint(db.session, head.size)
+    return latest
 
 
 def latest_checkpoint() -> LedgerCheckpoint | None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
-from registry.custody.quantities import Amount, pure_grams
+from registry.custody.batches import pure_grams_of
 from registry.db import db, utcnow
 from registry.errors import NotFound
 from registry.ledger.queries import check_period
@@ -151,10 +151,6 @@ def mass_balance(
             lines[key] = Line(batch.cas_rn, batch.substance.name, batch.dimension)
         return lines[key]
 
-    def pure(batch: Batch, micro: int) -> Decimal | None:
-        density = Decimal(batch.density_kg_per_l) if batch.density_kg_per_l else None
-        return pure_grams(Amount(batch.dimension, micro), Decimal(batch.concentration_pct), density)
-
     for event in history:
         batch = batches[event.batch_id]
         line = line_of(batch)
@@ -165,17 +161,17 @@ def mass_balance(
         at = max(event.recorded_at, start.recorded_at)
         if at < since:
             line.opening += delta
-            line.add_pure("opening", pure(batch, delta))
+            line.add_pure("opening", pure_grams_of(batch, delta))
         line.actual_closing += delta
-        line.add_pure("actual_closing", pure(batch, delta))
+        line.add_pure("actual_closing", pure_grams_of(batch, delta))
         # Flows are what happened in custody (a loss in transit was the shipment's).
         if event.ledger_index >= start.ledger_index and event.recorded_at >= since:
             kind, amount, outflow = _flow(event, batch)
             if kind is not None:
                 (line.outflows if outflow else line.inflows)[kind] += amount
-                line.add_pure(kind, pure(batch, amount))
+                line.add_pure(kind, pure_grams_of(batch, amount))
 
-    _flag(organization, since, until, substance, thresholds, history, batches, line_of, pure)
+    _flag(organization, since, until, substance, thresholds, history, batches, line_of)
     ordered = sorted(lines.values(), key=lambda ln: (ln.cas_rn or "", ln.dimension))
     return Report(organization, since, until, ordered)
 
@@ -197,7 +193,7 @@ def _flow(event: Event, batch: Batch) -> tuple[str | None, int, bool]:
     return None, 0, False  # split/created move stock within the organisation; adjustments
 
 
-def _flag(organization, since, until, substance, thresholds, history, batches, line_of, pure):
+def _flag(organization, since, until, substance, thresholds, history, batches, line_of):
     in_period = [
         e
         for e in history
@@ -237,7 +233,7 @@ def _flag(organization, since, until, substance, thresholds, history, batches, l
     _flag_unreceived(organization, until, substance, thresholds, line_of, add)
     _flag_licences(organization, in_period, batches, add)
     _flag_large_orders(history, organization, since, thresholds, add)
-    _flag_structuring(in_period, batches, thresholds, pure, add)
+    _flag_structuring(in_period, batches, thresholds, add)
 
 
 def _flag_incidents(organization, since, until, substance, batches, line_of, add) -> None:
@@ -327,13 +323,13 @@ def _flag_large_orders(history, organization, since, thresholds, add) -> None:
     )
 
 
-def _flag_structuring(in_period, batches, thresholds, pure, add) -> None:
+def _flag_structuring(in_period, batches, thresholds, add) -> None:
     low = thresholds.reporting_threshold_g * thresholds.just_under
     near: dict[str | None, list[Event]] = defaultdict(list)
     for event in in_period:
         if event.type != "shipped":
             continue
-        grams = pure(batches[event.batch_id], event.quantity_micro or 0)
+        grams = pure_grams_of(batches[event.batch_id], event.quantity_micro or 0)
         if grams is not None and low <= grams < thresholds.reporting_threshold_g:
             near[event.cas_rn].append(event)
     repeated = [e for found in near.values() if len(found) >= thresholds.repeated for e in found]

@@ -42,6 +42,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from registry import unit_of_work
 from registry.access import credentials
 from registry.access.credentials import Principal
 from registry.catalogue import organizations
@@ -210,7 +211,7 @@ class Conservation(RuleBasedStateMachine):
             self.refusal = exc.code
             assert snapshot() == before, f"refused {name} ({exc.code}) changed something"
             return None
-        db.session.commit()
+        unit_of_work.commit()
         self.note(f"{name}: done")
         self.refusal = None
         return result
@@ -315,7 +316,7 @@ class Conservation(RuleBasedStateMachine):
             density_kg_per_l=density,
             containers=data.draw(st.sampled_from([None, 2])),
         )
-        batch = self.attempt("register", lambda: batches.register(spec, party.principal))
+        batch = self.attempt("register", lambda: batches.register(spec, party.principal).batch)
         if batch is not None:
             self.batches.append(batch.id)
 
@@ -594,7 +595,7 @@ def _registered(machine: Conservation, value: str, unit: str, density: str | Non
         origin={"kind": "produced"},
         density_kg_per_l=density,
     )
-    batch = machine.attempt("register", lambda: batches.register(spec, machine.a.principal))
+    batch = machine.attempt("register", lambda: batches.register(spec, machine.a.principal).batch)
     assert batch is not None
     return batch.id
 
