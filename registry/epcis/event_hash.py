@@ -20,6 +20,10 @@ Where the reference generator's result comes from quirks of its tooling, this mo
 the plain thing instead: only strict ISO 8601 timestamps and plain decimal numbers are
 normalised, numbers are written without exponents, and unknown keys inside a nested object
 (readPoint, sensorReport, ...) are appended, sorted, to that object.
+
+It is one module of some 500 lines on purpose: the pre-hash is one algorithm whose field
+order, normalisations and exceptions are read against section 8.9 side by side; split, it
+would be harder to check against the standard, not easier.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from registry.db import db
-from registry.epcis import mapping
+from registry.epcis import event_types, mapping
 from registry.errors import InvalidInput
 from registry.models import Batch, Event, Facility, Organization, Transfer
 from registry.pagination import decode_cursor, encode_cursor
@@ -42,9 +42,9 @@ class EpcisPage:
 def _allowed_types(query: EventQuery) -> set[str] | None:
     allowed: set[str] | None = None
     for values, translate in (
-        (query.event_types, mapping.types_for_event_type),
-        (query.biz_steps, mapping.types_for_biz_step),
-        (query.dispositions, mapping.types_for_disposition),
+        (query.event_types, event_types.types_for_event_type),
+        (query.biz_steps, event_types.types_for_biz_step),
+        (query.dispositions, event_types.types_for_disposition),
     ):
         if values:
             types = set().union(*(translate(v) for v in values))
@@ -108,8 +108,8 @@ def _document(found: list[Event], base_url: str, dispositions: list[str]) -> dic
     transfers = rows(Transfer, needed.transfer_ids)
     if dispositions:
         # An incident's or inspection's disposition depends on its details.
-        wanted = {mapping.short_disposition(d) for d in dispositions}
-        found = [e for e in found if mapping.disposition_of(e) in wanted]
+        wanted = {event_types.short_disposition(d) for d in dispositions}
+        found = [e for e in found if event_types.disposition_of(e) in wanted]
     events = [
         mapping.epcis_event(e, batches, organizations, facilities, base_url, transfers=transfers)
         for e in found

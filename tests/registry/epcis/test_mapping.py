@@ -14,7 +14,7 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from registry.catalogue import organizations
 from registry.db import db
-from registry.epcis import mapping
+from registry.epcis import event_types, mapping
 from registry.epcis.event_hash import document_hashes, event_hash
 from registry.ledger.queries import EVENT_TYPES
 from registry.models import Batch, Event, Facility, Organization, Transfer
@@ -249,7 +249,7 @@ def test_every_event_follows_the_mapping_table(story):
     rows = story["rows"]
     for event in events_of(story):
         row = rows[event["ct:eventId"]]
-        entry = mapping.MAPPING[row["type"]]
+        entry = event_types.MAPPING[row["type"]]
         assert event["type"] == entry.epcis_type
         assert event.get("action") == entry.action
         assert event["bizStep"] == entry.biz_step
@@ -407,43 +407,43 @@ def _enum(definition: str) -> set[str]:
 
 
 def test_the_table_covers_every_event_type_with_cbv_terms():
-    assert set(mapping.MAPPING) == set(EVENT_TYPES)
+    assert set(event_types.MAPPING) == set(EVENT_TYPES)
     steps, dispositions = _enum("bizStep"), _enum("disposition")
-    for type_, entry in mapping.MAPPING.items():
+    for type_, entry in event_types.MAPPING.items():
         assert entry.biz_step in steps, type_
         assert entry.dispositions <= dispositions, type_
         transformation = type_ in ("split", "transformed")
         assert entry.epcis_type == ("TransformationEvent" if transformation else "ObjectEvent")
         assert (entry.action is None) == transformation
-        assert type_ in mapping.types_for_biz_step(entry.biz_step)
+        assert type_ in event_types.types_for_biz_step(entry.biz_step)
         for disposition in entry.dispositions:
-            assert type_ in mapping.types_for_disposition(disposition)
+            assert type_ in event_types.types_for_disposition(disposition)
 
 
 def test_filter_helpers_accept_short_names_and_uris():
-    assert mapping.types_for_event_type("TransformationEvent") == {"split", "transformed"}
-    assert mapping.types_for_event_type("https://ref.gs1.org/epcis/TransformationEvent") == {
+    assert event_types.types_for_event_type("TransformationEvent") == {"split", "transformed"}
+    assert event_types.types_for_event_type("https://ref.gs1.org/epcis/TransformationEvent") == {
         "split",
         "transformed",
     }
-    objects = mapping.types_for_event_type("ObjectEvent")
+    objects = event_types.types_for_event_type("ObjectEvent")
     assert objects == set(EVENT_TYPES) - {"split", "transformed"}
-    assert mapping.types_for_event_type("AggregationEvent") == set()
+    assert event_types.types_for_event_type("AggregationEvent") == set()
     for step in (
         "shipping",
         "https://ref.gs1.org/cbv/BizStep-shipping",
         "cbv:BizStep-shipping",
         "urn:epcglobal:cbv:bizstep:shipping",
     ):
-        assert mapping.types_for_biz_step(step) == {"shipped", "exported"}
-    assert mapping.types_for_biz_step("receiving") == {"received", "returned"}
-    assert mapping.types_for_biz_step("https://example.com/BizStep-shipping") == set()
-    assert mapping.types_for_biz_step("loading") == set()
-    assert mapping.types_for_disposition("https://ref.gs1.org/cbv/Disp-stolen") == {"incident"}
-    assert mapping.types_for_disposition("destroyed") == {"disposed", "incident"}
-    assert mapping.types_for_disposition("in_transit") == {"shipped", "dispatched", "exported"}
-    assert mapping.types_for_disposition("recalled") == {"recalled"}
-    assert mapping.types_for_disposition("urn:epcglobal:cbv:disp:active") == {
+        assert event_types.types_for_biz_step(step) == {"shipped", "exported"}
+    assert event_types.types_for_biz_step("receiving") == {"received", "returned"}
+    assert event_types.types_for_biz_step("https://example.com/BizStep-shipping") == set()
+    assert event_types.types_for_biz_step("loading") == set()
+    assert event_types.types_for_disposition("https://ref.gs1.org/cbv/Disp-stolen") == {"incident"}
+    assert event_types.types_for_disposition("destroyed") == {"disposed", "incident"}
+    assert event_types.types_for_disposition("in_transit") == {"shipped", "dispatched", "exported"}
+    assert event_types.types_for_disposition("recalled") == {"recalled"}
+    assert event_types.types_for_disposition("urn:epcglobal:cbv:disp:active") == {
         "registered",
         "split",
         "created",
@@ -455,10 +455,10 @@ def test_filter_helpers_accept_short_names_and_uris():
 def test_disposition_of_an_event_reads_its_details():
     theft = Event(type="incident", details={"kind": "theft"})
     spill = Event(type="incident", details={"kind": "spill"})
-    assert mapping.disposition_of(theft) == "stolen"
-    assert mapping.disposition_of(spill) == "destroyed"
-    assert mapping.disposition_of(Event(type="released", details={})) is None
-    assert mapping.disposition_of(Event(type="shipped", details={})) == "in_transit"
+    assert event_types.disposition_of(theft) == "stolen"
+    assert event_types.disposition_of(spill) == "destroyed"
+    assert event_types.disposition_of(Event(type="released", details={})) is None
+    assert event_types.disposition_of(Event(type="shipped", details={})) == "in_transit"
 
 
 def test_parse_batch_uri():
