@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json, load_query
 from api.render.genealogy_svg import render_history_svg
-from api.routes.access_log import audited
 from api.schemas.batches import (
     AdjustmentIn,
     BatchIn,

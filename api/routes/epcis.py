@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, request
 from marshmallow import fields, validate
 
+from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import json_object, load_query
-from api.routes.access_log import audited
 from api.schemas.common import PRINTABLE_ASCII, QueryInteger, StrictSchema, moment
 from api.transactions import write_route
 from registry.epcis import capture as epcis_capture

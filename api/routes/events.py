@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
-from api.routes.access_log import audited
 from api.schemas.common import PageQuery, page_json
 from api.schemas.reports import EventFilterQuery
 from registry.ledger.queries import EventFilter, list_events

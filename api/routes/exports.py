@@ -14,9 +14,9 @@ from typing import Any
 
 from flask import Blueprint, Response, stream_with_context
 
+from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
-from api.routes.access_log import audited
 from api.schemas.reports import EventFilterQuery
 from registry.ledger.queries import EventFilter, streamed
 from registry.ledger.records import event_record

@@ -8,9 +8,9 @@ import json
 from flask import Blueprint, Response, request
 from marshmallow import fields, validate
 
+from api.audit import audited
 from api.auth import requires_roles
 from api.bodies import load_query
-from api.routes.access_log import audited
 from api.schemas.common import QueryInteger, StrictSchema
 from api.transactions import write_route
 from registry import unit_of_work

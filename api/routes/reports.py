@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 from marshmallow import fields, validate
 
+from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
-from api.routes.access_log import audited
 from api.schemas.common import StrictSchema, moment
 from api.schemas.reports import report_json
 from registry.reports import mass_balance

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json
-from api.routes.access_log import audited
 from api.schemas.batches import ReasonIn, ReceiveIn, TransferIn, transfer_json
 from api.transactions import write_route
 from registry.custody import transfers
