@@ -1,0 +1,1 @@
+"""Signed identifiers: issuing a token for a batch and its containers, and verifying one."""

@@ -1,0 +1,1 @@
+"""Reports for regulators: the mass balance with its red flags."""
