@@ -145,7 +145,7 @@ def test_wheel_declares_the_console_script(wheel: zipfile.ZipFile):
     (entry_points,) = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     text = wheel.read(entry_points).decode()
     assert "[console_scripts]" in text
-    assert "chemtrace = api.cli:main" in text
+    assert "chemtrace = api.console:main" in text
 
 
 def _pins(lock: Path) -> list[tuple[str, Version]]:

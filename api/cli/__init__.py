@@ -1,23 +1,9 @@
-"""The ``chemtrace`` command line: one module per command group, registered on the app."""
+"""The ``chemtrace`` commands: one module per command group, registered on the app by
+``init_app`` (the console script itself is ``api.console``)."""
 
 from __future__ import annotations
 
 from flask import Flask
-from flask.cli import FlaskGroup
-
-
-def main() -> None:
-    from api import create_app
-
-    cli = FlaskGroup(
-        name="chemtrace",
-        create_app=lambda: create_app(),
-        add_default_commands=False,
-        add_version_option=False,
-        load_dotenv=False,
-        help="ChemTrace Registry: run the service and administer it.",
-    )
-    cli.main(prog_name="chemtrace")
 
 
 def init_app(app: Flask) -> None:
