@@ -35,6 +35,8 @@ REQUIRED = [
     "registry/data/SOURCES.md",
     "api/openapi.yaml",
     "api/templates/docs.html",
+    "api/render/fonts/NotoSans-Regular.ttf",
+    "api/render/fonts/OFL.txt",
     "api/gunicorn_conf.py",
     "api/wsgi.py",
     "api/cli/__init__.py",

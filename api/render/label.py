@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from xml.sax.saxutils import escape
 
 import qrcode
@@ -19,7 +20,7 @@ from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 from registry.custody.quantities import Amount
 from registry.models import Batch, Identifier, Organization
 
-LABEL_VERSION = "2"  # part of every label's and sheet's ETag: bump when the drawing changes
+LABEL_VERSION = "3"  # part of every label's and sheet's ETag: bump when the drawing changes
 MAX_QR_VERSION = 10
 SHEET_COLUMNS = 3
 SHEET_GAP = 20
@@ -50,7 +51,8 @@ def label_lines(batch: Batch, identifier: Identifier, holder: Organization) -> t
     lines = [
         substance.name,
         f"CAS {batch.cas_rn}" if batch.cas_rn else "CAS —",
-        "GHS " + " ".join(substance.ghs_pictograms) if substance.ghs_pictograms else "GHS —",
+        # A substance without a classification gets no hazard line at all, not an empty one.
+        *(["GHS " + " ".join(substance.ghs_pictograms)] if substance.ghs_pictograms else []),
         f"Lot {batch.lot_number}",
         f"{quantity['value']} {quantity['unit']} · {batch.concentration_pct}% w/w",
         f"Holder {holder.name}",
@@ -99,7 +101,7 @@ def svg_label(token: str, lines: tuple[str, ...], url_prefix: str, scale: int = 
         for i, line in enumerate(lines)
     )
     body = (
-        f'<g font-family="sans-serif" font-size="14">'
+        f'<g font-family="Noto Sans, sans-serif" font-size="14">'
         f'<rect width="{size}" height="{height}" fill="#fff"/><path d="{modules}" fill="#000"/>'
         f"{text}</g>"
     )
@@ -118,9 +120,17 @@ def sheet(labels: list[SvgLabel]) -> bytes:
     return SvgLabel(width, height, "".join(cells)).document()
 
 
+@lru_cache(maxsize=1)
+def label_font(size: int = 18) -> ImageFont.FreeTypeFont:
+    """Noto Sans, shipped with the package (OFL, ``fonts/``): Pillow's built-in font has no
+    glyph for Vietnamese letters or a dash, and would print boxes. Read once per process."""
+    data = resources.files("api.render").joinpath("fonts/NotoSans-Regular.ttf").read_bytes()
+    return ImageFont.truetype(io.BytesIO(data), size)
+
+
 def _png(matrix: list[list[bool]], lines: tuple[str, ...], scale: int = 6) -> bytes:
     size = len(matrix) * scale
-    font = ImageFont.load_default(size=18)
+    font = label_font()
     image = Image.new("L", (max(size, 420), size + 24 * len(lines) + 12), 255)
     draw = ImageDraw.Draw(image)
     for y, row in enumerate(matrix):

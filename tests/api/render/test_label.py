@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from api.render.label import MAX_QR_VERSION, LabelTooLarge, qr_code, sheet, svg_label
+from api.render.label import (
+    MAX_QR_VERSION,
+    LabelTooLarge,
+    label_font,
+    qr_code,
+    sheet,
+    svg_label,
+)
 
 TOKEN = "2MEFBAQBOQ" * 22  # 220 base32 characters, as long as a batch's token
 
@@ -33,3 +41,24 @@ def test_a_sheet_places_each_label_at_its_own_size_three_across():
         f"translate({2 * (one.width + 20)},0)",
         f"translate(0,{one.height + 20})",
     ]
+
+
+def _vietnamese_letters() -> str:
+    """Every letter of the Vietnamese alphabet with every tone, both cases (precomposed)."""
+    vowels = "aăâeêioôơuưy"
+    tones = ["", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323"]
+    letters = [unicodedata.normalize("NFC", v + t) for v in vowels for t in tones] + ["đ"]
+    lower = "".join(letters) + "bcdghklmnpqrstvx"
+    return lower + lower.upper()
+
+
+def test_the_label_font_draws_every_character_a_label_may_hold_no_box():
+    font = label_font()
+    missing_glyph = bytes(font.getmask("\U0010fffd"))  # a code point no font maps
+    # The label's own words and signs, then what holders' and substances' names may hold.
+    drawn = "CAS — GHS Lot Holder ID … · container % w/w µ 0123456789.,-()/&'\""
+    drawn += _vietnamese_letters()
+    boxes = sorted(
+        {c for c in drawn if not c.isspace() and bytes(font.getmask(c)) == missing_glyph}
+    )
+    assert not boxes, f"the label font would print boxes for {boxes}"
