@@ -20,10 +20,11 @@ from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 from registry.custody.quantities import Amount
 from registry.models import Batch, Identifier, Organization
 
-LABEL_VERSION = "3"  # part of every label's and sheet's ETag: bump when the drawing changes
+LABEL_VERSION = "4"  # part of every label's and sheet's ETag: bump when the drawing changes
 MAX_QR_VERSION = 10
 SHEET_COLUMNS = 3
 SHEET_GAP = 20
+MIN_WIDTH = 70  # QR modules: a label is at least this wide, whatever its code's version
 
 
 class LabelTooLarge(ValueError):
@@ -89,7 +90,10 @@ def render(token: str, fmt: str, lines: tuple[str, ...], url_prefix: str) -> byt
 def svg_label(token: str, lines: tuple[str, ...], url_prefix: str, scale: int = 4) -> SvgLabel:
     matrix = qr_code(url_prefix, token).get_matrix()
     size = len(matrix) * scale
+    width = max(size, MIN_WIDTH * scale)
     height = size + 18 * len(lines) + 12
+    margin = scale * 4
+    lines = tuple(fit(line, label_font(14), width - 2 * margin) for line in lines)
     modules = "".join(
         f"M{x * scale},{y * scale}h{scale}v{scale}h-{scale}z"
         for y, row in enumerate(matrix)
@@ -97,15 +101,15 @@ def svg_label(token: str, lines: tuple[str, ...], url_prefix: str, scale: int = 
         if dark
     )
     text = "".join(
-        f'<text x="{scale * 4}" y="{size + 16 + 18 * i}">{escape(line)}</text>'
+        f'<text x="{margin}" y="{size + 16 + 18 * i}">{escape(line)}</text>'
         for i, line in enumerate(lines)
     )
     body = (
         f'<g font-family="Noto Sans, sans-serif" font-size="14">'
-        f'<rect width="{size}" height="{height}" fill="#fff"/><path d="{modules}" fill="#000"/>'
+        f'<rect width="{width}" height="{height}" fill="#fff"/><path d="{modules}" fill="#000"/>'
         f"{text}</g>"
     )
-    return SvgLabel(size, height, body)
+    return SvgLabel(width, height, body)
 
 
 def sheet(labels: list[SvgLabel]) -> bytes:
@@ -120,7 +124,17 @@ def sheet(labels: list[SvgLabel]) -> bytes:
     return SvgLabel(width, height, "".join(cells)).document()
 
 
-@lru_cache(maxsize=1)
+def fit(text: str, font: ImageFont.FreeTypeFont, room: float) -> str:
+    """``text`` as it fits in ``room`` pixels: shortened with an ellipsis when it must be, so
+    nothing is drawn off the label's edge."""
+    if font.getlength(text) <= room:
+        return text
+    while text and font.getlength(text + "…") > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+@lru_cache(maxsize=4)
 def label_font(size: int = 18) -> ImageFont.FreeTypeFont:
     """Noto Sans, shipped with the package (OFL, ``fonts/``): Pillow's built-in font has no
     glyph for Vietnamese letters or a dash, and would print boxes. Read once per process."""
@@ -131,7 +145,9 @@ def label_font(size: int = 18) -> ImageFont.FreeTypeFont:
 def _png(matrix: list[list[bool]], lines: tuple[str, ...], scale: int = 6) -> bytes:
     size = len(matrix) * scale
     font = label_font()
-    image = Image.new("L", (max(size, 420), size + 24 * len(lines) + 12), 255)
+    width, margin = max(size, MIN_WIDTH * scale), scale * 4
+    lines = tuple(fit(line, font, width - 2 * margin) for line in lines)
+    image = Image.new("L", (width, size + 24 * len(lines) + 12), 255)
     draw = ImageDraw.Draw(image)
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
@@ -140,7 +156,7 @@ def _png(matrix: list[list[bool]], lines: tuple[str, ...], scale: int = 6) -> by
                     [x * scale, y * scale, (x + 1) * scale - 1, (y + 1) * scale - 1], fill=0
                 )
     for i, line in enumerate(lines):
-        draw.text((scale * 4, size + 4 + 24 * i), line, fill=0, font=font)
+        draw.text((margin, size + 4 + 24 * i), line, fill=0, font=font)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

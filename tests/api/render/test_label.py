@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import unicodedata
 import xml.etree.ElementTree as ET
 
 import pytest
+from PIL import Image
 
 from api.render.label import (
     MAX_QR_VERSION,
     LabelTooLarge,
+    fit,
     label_font,
     qr_code,
+    render,
     sheet,
     svg_label,
 )
@@ -62,3 +66,32 @@ def test_the_label_font_draws_every_character_a_label_may_hold_no_box():
         {c for c in drawn if not c.isspace() and bytes(font.getmask(c)) == missing_glyph}
     )
     assert not boxes, f"the label font would print boxes for {boxes}"
+
+
+LONG_HOLDER = "Holder Công ty Trách nhiệm Hữu hạn Một thành viên Hóa chất Công nghiệp Miền Bắc"
+
+
+def test_text_that_does_not_fit_is_shortened_with_an_ellipsis():
+    font = label_font()
+    assert fit("Lot 1", font, 300) == "Lot 1"
+    shortened = fit(LONG_HOLDER, font, 300)
+    assert shortened.endswith("…") and LONG_HOLDER.startswith(shortened[:-1])
+    assert font.getlength(shortened) <= 300
+
+
+def test_no_text_is_drawn_past_a_png_labels_margin():
+    png = render(TOKEN, "png", ("Acetic anhydride", LONG_HOLDER), "http://127.0.0.1:8000/v/")
+    image = Image.open(io.BytesIO(png)).convert("L")
+    width, height = image.size
+    margin = 24  # the quiet zone: 4 modules of 6 pixels
+    right_margin = image.crop((width - margin + 1, 0, width, height))
+    assert right_margin.getextrema()[0] == 255, "ink in the right margin"
+
+
+def test_an_svg_label_shortens_what_would_overflow_it():
+    label = svg_label(TOKEN, ("Acetic anhydride", LONG_HOLDER), "http://127.0.0.1:8000/v/")
+    root = ET.fromstring(label.document())  # noqa: S314 - our own output
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert texts[0] == "Acetic anhydride"
+    assert texts[1].endswith("…") and LONG_HOLDER.startswith(texts[1][:-1])
+    assert label_font(14).getlength(texts[1]) <= label.width - 2 * 16
