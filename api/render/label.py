@@ -8,6 +8,7 @@ a larger one rather than print a code a phone may not read.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -60,7 +61,16 @@ def label_lines(batch: Batch, identifier: Identifier, holder: Organization) -> t
         f"ID …{batch.id[-8:]}"
         + (f" · container {identifier.container_serial}" if identifier.container_serial else ""),
     ]
-    return tuple(line[:60] for line in lines)
+    return tuple(_one_line(line)[:60] for line in lines)
+
+
+# Control characters and line or paragraph breaks: a label line is one line of text (the text
+# shaper refuses a break inside it), so each becomes a space.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    return _NOT_ONE_LINE.sub(" ", text)
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,16 @@ def test_the_sheet_is_revalidated_and_fetched_again_once_the_drawing_changes(
     monkeypatch.setattr(labels, "LABEL_VERSION", "redrawn")
     redrawn = client.get(url, headers={**producer.headers, "If-None-Match": etag})
     assert redrawn.status_code == 200 and redrawn.headers["ETag"] != etag
+
+
+@pytest.mark.parametrize("path", ["label.png", "label.svg", "labels.svg"])
+def test_line_breaks_and_control_characters_in_a_lot_number_are_drawn_as_spaces(
+    client, producer, path
+):
+    # The fuzzer found these: the text shaper refuses a line break inside one line of text.
+    lot = "LOT\n1\r2\x1c3\x1d4\x1e5\x856\u20297\u20288\x07"
+    batch = register(client, producer, "25", containers=1, lot_number=lot)
+    response = client.get(f"/api/v1/batches/{batch['id']}/{path}", headers=producer.headers)
+    assert response.status_code == 200
+    if path.endswith(".svg"):
+        assert "Lot LOT 1 2 3 4 5 6 7 8 " in response.data.decode()
