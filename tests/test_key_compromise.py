@@ -40,9 +40,10 @@ def test_a_compromised_key_signs_nothing_more_and_its_forgeries_are_refused(
         args=[
             "keys",
             "compromise",
-            b64url(stolen.kid),
             "--since",
             since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "--",  # a base64url kid may begin with "-" (1 key in 64): never read as an option
+            b64url(stolen.kid),
         ]
     )
     assert marked.exit_code == 0, marked.output

@@ -56,7 +56,8 @@ def keys_rotate() -> None:
 @with_appcontext
 def keys_compromise(kid: str, since: datetime) -> None:
     """Mark a key compromised from a moment on: it never signs again, and verification
-    refuses any label signed with it that the registry did not issue before that moment."""
+    refuses any label signed with it that the registry did not issue before that moment.
+    A kid that begins with "-" goes after "--", or give its hex form."""
     store = key_store()
     wanted = _kid_bytes(kid)
     if since.tzinfo is None:
