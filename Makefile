@@ -5,13 +5,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The gettext catalogues: one messages.po per language, compiled to messages.mo (not committed).
+CATALOGUES := $(wildcard api/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k message -k lazy_gettext \
+	--no-location --sort-output --project ChemTrace --copyright-holder "ChemTrace Registry"
 
-.PHONY: serve test lint format install lock bench bench-quick clean
+.PHONY: serve test lint format install lock bench bench-quick clean messages messages-check
 
-serve: $(INSTALLED)
+serve: $(INSTALLED) $(COMPILED)
 	$(BIN)/chemtrace serve
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(COMPILED)
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
@@ -22,7 +27,22 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(COMPILED)
+
+# After adding or changing a message in the code: collect every message id into the template
+# and merge it into each language's catalogue, then translate what is new there (msgstr "").
+# A new language: $(BIN)/pybabel init -i api/translations/messages.pot -d api/translations -l xx
+messages: $(INSTALLED)
+	$(EXTRACT) -o api/translations/messages.pot .
+	$(BIN)/pybabel --quiet update --no-fuzzy-matching --ignore-obsolete \
+		-i api/translations/messages.pot -d api/translations
+
+# No message in the code is missing from a catalogue or untranslated there (part of make test).
+messages-check: $(INSTALLED) $(COMPILED)
+	$(BIN)/python -m pytest -q tests/test_catalogues.py
+
+%.mo: %.po | $(INSTALLED)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 # The benchmark suite (docs/performance.md): its own data, the real server under gunicorn,
 # wrk (apt-get install wrk) or Python clients as the load, figures and ratios to a bare endpoint.

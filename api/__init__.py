@@ -6,7 +6,17 @@ from typing import Any
 
 from flask import Flask
 
-from api import config, database, errors, headers, limits, observability, oidc, transactions
+from api import (
+    config,
+    database,
+    errors,
+    headers,
+    i18n,
+    limits,
+    observability,
+    oidc,
+    transactions,
+)
 from registry import signing
 from registry.db import db
 from registry.ledger import tree as registry_ledger
@@ -29,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     registry_ledger.init_app(app)
     oidc.init_app(app)
     database.init_app(app)
+    i18n.init_app(app)
     errors.init_app(app)
     observability.init_app(app)
     headers.init_app(app)

@@ -60,6 +60,8 @@ def from_environment() -> dict[str, Any]:
         ],
         # Reverse proxies in front of the service whose X-Forwarded-* headers are believed.
         "PROXY_HOPS": _whole("CHEMTRACE_PROXY_HOPS", 0),
+        # The language of an answer when neither ?lang= nor Accept-Language names a shipped one.
+        "DEFAULT_LOCALE": os.environ.get("CHEMTRACE_DEFAULT_LOCALE", "en"),
     }
     if os.environ.get("CHEMTRACE_KEYS_DIR"):
         # Several servers share one set of signing keys through a shared directory.

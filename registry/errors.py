@@ -8,6 +8,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class Message(str):
+    """An English message that keeps its template and values, so that the HTTP layer can say
+    it again in the reader's language (the domain knows nothing of languages).
+
+    ``pybabel extract -k message`` collects the templates into the catalogues.
+    """
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, **values: object) -> Message:
+        text = super().__new__(cls, template.format(**values) if values else template)
+        text.template, text.values = template, values
+        return text
+
+
+def message(template: str, **values: object) -> Message:
+    """A translatable message: ``{name}`` placeholders filled from ``values``."""
+    return Message(template, **values)
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str

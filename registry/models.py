@@ -92,8 +92,15 @@ class Substance(db.Model):
     name: Mapped[str] = mapped_column(String(300))
     synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)
     un_number: Mapped[str | None] = mapped_column(String(4))
+    # The name in other languages, by locale ("vi": ...); ``name`` is the English one.
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The GHS classification: pictograms (GHS01..GHS09), signal word ("danger" or "warning"),
+    # hazard (H) and precautionary (P) statement codes, and where the classification is from.
     ghs_pictograms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signal_word: Mapped[str | None] = mapped_column(String(7))
     hazard_statements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    precautionary_statements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    classification_source: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     memberships: Mapped[list[SubstanceControlList]] = relationship(

@@ -37,6 +37,10 @@ REQUIRED = [
     "api/templates/docs.html",
     "api/render/fonts/NotoSans-Regular.ttf",
     "api/render/fonts/OFL.txt",
+    # Compiled when the wheel is built (setup.py), from the catalogues in the source.
+    "api/translations/vi/LC_MESSAGES/messages.mo",
+    "api/translations/en/LC_MESSAGES/messages.mo",
+    "registry/data/ghs/hazard_statements.csv",
     "api/gunicorn_conf.py",
     "api/wsgi.py",
     "api/cli/__init__.py",
