@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -14,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.cli.serve import GUNICORN_CONFIG
+from api.cli.serve import gunicorn_argv
 from tests.live import chemtrace_command, free_port
 
 UNLIMITED = "100000000/second"
@@ -110,18 +109,12 @@ def baseline(log: Path, extra_env: dict[str, str] | None = None) -> Iterator[Ser
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        GUNICORN_CONFIG,
-        "--bind",
+    argv = gunicorn_argv(
+        "bench.baseline:app",
         f"127.0.0.1:{port}",
         "--chdir",
         str(Path(__file__).resolve().parents[1]),
-        "bench.baseline:app",
-    ]
+    )
     with _serving(argv, env, log, "/healthz", port) as server:
         yield server
 

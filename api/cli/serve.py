@@ -60,21 +60,28 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ["CHEMTRACE_DATA_DIR"] = str(current_app.config["DATA_DIR"])
-    argv = [
+    argv = gunicorn_argv(
+        "api.wsgi:app", f"{host}:{port}", *(["--workers", str(workers)] if workers else [])
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
+
+
+def gunicorn_argv(app: str, bind: str, *options: str) -> list[str]:
+    """gunicorn with the service's configuration file serving ``app`` (the benchmark's bare
+    baseline is started by the same argv, so both run under exactly the same settings)."""
+    return [
         sys.executable,
         "-m",
         "gunicorn",
         "--config",
         GUNICORN_CONFIG,
         "--bind",
-        f"{host}:{port}",
+        bind,
+        *options,
+        app,
     ]
-    if workers:
-        argv += ["--workers", str(workers)]
-    argv.append("api.wsgi:app")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
 
 
 @click.command("init")
