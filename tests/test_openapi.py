@@ -32,33 +32,47 @@ def _called(node: ast.Call) -> str | None:
 
 
 def codes_in_source(arguments: dict[str, int]) -> dict[str, Path]:
-    """Each code literal given to one of ``arguments``' calls (positionally or as ``code=``),
-    each ``code = "..."`` of a class, and each ``super().__init__`` of a Conflict subclass."""
+    """Each code literal given to one of ``arguments``' calls (positionally or as ``code=``)
+    or to ``super().__init__`` in a subclass of one; for problem codes, each class's
+    ``code = "..."`` too."""
     found: dict[str, Path] = {}
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
             bases = {getattr(b, "id", None) or getattr(b, "attr", None) for b in cls.bases}
+            position = min((arguments.get(b or "", 99) for b in bases), default=99)
             for node in ast.walk(cls):
-                if arguments is PROBLEM_CODE_ARGUMENT and isinstance(node, ast.Assign):
-                    if any(getattr(t, "id", None) == "code" for t in node.targets):
-                        if code := _literal(node.value):
-                            found.setdefault(code, path)
-                    continue
-                if isinstance(node, ast.Call) and _called(node) == "__init__":
-                    position = min((arguments.get(b, 99) for b in bases), default=99)
-                    if position < len(node.args) and (code := _literal(node.args[position])):
-                        found.setdefault(code, path)
+                if arguments is PROBLEM_CODE_ARGUMENT and _is_code_attribute(node):
+                    found.setdefault(node.value.value, path)
+                elif _is_init_call(node) and (code := _argument(node, position)):
+                    found.setdefault(code, path)
         for node in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
             position = arguments.get(_called(node) or "")
             if position is None:
                 continue
-            if position < len(node.args) and (code := _literal(node.args[position])):
+            if code := _argument(node, position):
                 found.setdefault(code, path)
             for keyword in node.keywords:
                 if keyword.arg == "code" and (code := _literal(keyword.value)):
                     found.setdefault(code, path)
     return found
+
+
+def _is_init_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and _called(node) == "__init__"
+
+
+def _argument(call: ast.Call, position: int) -> str | None:
+    return _literal(call.args[position]) if position < len(call.args) else None
+
+
+def _is_code_attribute(node: ast.AST) -> bool:
+    """``code = "..."`` in a class body."""
+    return (
+        isinstance(node, ast.Assign)
+        and any(getattr(t, "id", None) == "code" for t in node.targets)
+        and _literal(node.value) is not None
+    )
 
 
 def _refused_token_codes() -> dict[str, Path]:
