@@ -97,8 +97,8 @@ def test_docs_page_in_a_real_browser(app, database_url, tmp_path, browser):
         assert "Authorization: Bearer ctk_" in curl
         search.screenshot(path=ARTIFACTS / "docs-try-it.png")
         # The page as the integrator sees it after the call: the request, then the answer.
-        search.locator(".curl-command").scroll_into_view_if_needed()
-        page.evaluate("window.scrollBy(0, -120)")
+        search.locator(".curl-command").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.evaluate("window.scrollBy(0, -60)")
         page.screenshot(path=ARTIFACTS / "docs-page.png")
 
         assert refusals == []
