@@ -35,6 +35,7 @@ REQUIRED = [
     "registry/data/SOURCES.md",
     "api/openapi.yaml",
     "api/templates/docs.html",
+    "api/assets/docs.js",
     "api/render/fonts/NotoSans-Regular.ttf",
     "api/render/fonts/OFL.txt",
     # Compiled when the wheel is built (setup.py), from the catalogues in the source.

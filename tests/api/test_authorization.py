@@ -49,6 +49,7 @@ GET  /readyz                                            200  200  200  200  200 
 GET  /metrics                                           200  200  200  200  200  200  200  200
 GET  /openapi.yaml                                      200  200  200  200  200  200  200  200
 GET  /docs                                              200  200  200  200  200  200  200  200
+GET  /docs/assets/{name}                                200  200  200  200  200  200  200  200
 GET  /.well-known/jwks.json                             200  200  200  200  200  200  200  200
 POST /api/v1/verify                                     200  200  200  200  200  200  200  200
 GET  /v/{token}                                         200  200  200  200  200  200  200  200
@@ -131,7 +132,8 @@ BATCH = {
 # {organization_id} and {facility_id} are own's; {batch_id} a batch of 500 kg in two
 # containers that own registered (so holds and produced), {token} its label token;
 # {transfer_id} a shipment of 100 kg from {partner_id}, a third organisation, to own, in
-# transit; {cas_rn} a substance of the seeded catalogue; {key_id} a fresh key.
+# transit; {cas_rn} a substance of the seeded catalogue; {key_id} a fresh key; {name} a file
+# of the /docs page.
 BODIES: dict[str, dict[str, Any]] = {
     # A registration of 1 kg at own's {facility_id}, as an EPCIS document: other naming own's
     # facility is refused (422), as with POST /api/v1/batches.
@@ -394,6 +396,7 @@ def _objects(app: Flask, client, world: World, route: str) -> dict[str, str]:
         "facility_id": world.own.facility_id,
         "partner_id": world.partner.id,
         "cas_rn": SEEDED_CAS_RN,
+        "name": "docs.js",
     }
     named = route + repr(BODIES.get(route)) + QUERIES.get(route, "")
     if any(f"{{{name}}}" in named for name in ("batch_id", "token", "ledger_size")) or (
