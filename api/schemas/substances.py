@@ -40,7 +40,7 @@ class ClassificationIn(GhsIn):
 class NamesIn(StrictSchema):
     names = fields.Dict(
         keys=fields.String(validate=_short),
-        values=fields.String(validate=validate.Length(max=300)),
+        values=text(300),
         required=True,
         validate=validate.Length(max=20),
     )
@@ -53,7 +53,7 @@ class SubstanceIn(StrictSchema):
     un_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=8))
     names = fields.Dict(
         keys=fields.String(validate=_short),
-        values=fields.String(validate=validate.Length(max=300)),
+        values=text(300),
         load_default=dict,
         validate=validate.Length(max=20),
     )

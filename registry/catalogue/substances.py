@@ -30,6 +30,8 @@ from registry.pagination import Page, paginate
 
 # A language tag: a shipped language ("vi") or a BCP 47 tag ("zh-Hant", "pt-BR").
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+# Blank as the contract's `\\s` (ECMA-262) means it, not as str.strip() does.
+_BLANK = re.compile("[\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*")
 NAME_LANGUAGE = "en"  # the language of ``Substance.name``
 MAX_NAME_LENGTH = 300
 MAX_SOURCE_LENGTH = 300
@@ -157,13 +159,13 @@ def parse_names(names: dict[str, str], field: str) -> dict[str, str]:
                 ),
                 "language_tag_invalid",
             )
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        if not isinstance(name, str) or _BLANK.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
             raise InvalidInput(
                 f"{field}.{tag}",
                 message("A name is 1 to {limit} characters, not all blank.", limit=MAX_NAME_LENGTH),
                 "name_invalid",
             )
-        parsed[tag] = name.strip()
+        parsed[tag] = name
     return parsed
 
 

@@ -160,3 +160,6 @@ def test_set_classification_checks_everything_and_changes_nothing_on_failure(ctx
     with pytest.raises(InvalidInput) as refused:
         substances.set_names("108-24-7", {"Vietnamese": "x"})
     assert refused.value.code == "language_tag_invalid"
+    with pytest.raises(InvalidInput) as refused:
+        substances.set_names("108-24-7", {"vi": "\u3000 "})
+    assert refused.value.code == "name_invalid"
