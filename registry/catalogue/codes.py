@@ -12,7 +12,8 @@ from stdnum import casrn
 from stdnum.exceptions import ValidationError
 from stdnum.vn import mst
 
-from registry.errors import InvalidInput
+from registry.catalogue import ghs
+from registry.errors import InvalidInput, message
 
 # python-stdnum strips spaces and accepts leading zeros before checking; the registry
 # takes only the canonical form, so the shape is checked strictly first.
@@ -20,21 +21,10 @@ CAS_RN_PATTERN = re.compile(r"^[1-9]\d{1,6}-\d{2}-\d$")
 ENTERPRISE_CODE_PATTERN = re.compile(r"^\d{10}(-?\d{3})?$")
 UN_NUMBER_PATTERN = re.compile(r"^\d{4}$")
 GHS_PICTOGRAMS = frozenset(f"GHS0{n}" for n in range(1, 10))
-
-# GHS Rev. 10 hazard statement codes (physical, health, environmental).
-H_STATEMENTS = frozenset(
-    [f"H{n}" for n in (200, 201, 202, 203, 204, 205, 206, 207, 208)]
-    + [f"H{n}" for n in range(220, 233)]
-    + [f"H{n}" for n in (240, 241, 242, 250, 251, 252, 260, 261, 270, 271, 272)]
-    + [f"H{n}" for n in (280, 281, 282, 283, 284, 290)]
-    + [f"H{n}" for n in (300, 301, 302, 303, 304, 305, 310, 311, 312, 313, 314, 315, 316)]
-    + [f"H{n}" for n in (317, 318, 319, 320, 330, 331, 332, 333, 334, 335, 336, 340, 341)]
-    + [f"H{n}" for n in (350, 351, 360, 361, 362, 370, 371, 372, 373)]
-    + [f"H{n}" for n in (400, 401, 402, 410, 411, 412, 413, 420)]
-)
-# EU CLP refines some codes with a route or effect suffix (H350i, H360FD, ...).
-H_SUFFIXES = frozenset(["", "i", "F", "D", "FD", "Fd", "Df", "f", "d", "fd"])
-H_CODE_PATTERN = re.compile(r"^(H\d{3})([A-Za-z]{0,2})$")
+# The single hazard statement codes of the GHS tables (H200 ... H420) and the EU CLP
+# suffixes that refine some of them (H350i, H360FD, ...).
+H_STATEMENTS = ghs.single_hazard_codes()
+H_SUFFIXES = ghs.CLP_SUFFIXES
 
 
 def parse_cas_rn(value: object, field: str = "cas_rn") -> str:
@@ -78,17 +68,36 @@ def parse_un_number(value: object, field: str = "un_number") -> str:
 
 def parse_ghs_pictogram(value: object, field: str) -> str:
     if value not in GHS_PICTOGRAMS:
-        raise InvalidInput(field, "GHS pictograms are GHS01 to GHS09.", "ghs_invalid")
+        raise InvalidInput(field, message("GHS pictograms are GHS01 to GHS09."), "ghs_invalid")
     return str(value)
+
+
+def parse_signal_word(value: object, field: str) -> str:
+    if not isinstance(value, str) or not ghs.is_signal_word(value):
+        raise InvalidInput(
+            field, message("The signal word is 'danger' or 'warning'."), "ghs_invalid"
+        )
+    return value
 
 
 def parse_hazard_statement(value: object, field: str) -> str:
-    """One H statement, or several joined by '+' (H300+H310+H330)."""
-    parts = value.split("+") if isinstance(value, str) else [None]
-    for part in parts:
-        match = H_CODE_PATTERN.fullmatch(part) if isinstance(part, str) else None
-        if not match or match[1] not in H_STATEMENTS or match[2] not in H_SUFFIXES:
-            raise InvalidInput(
-                field, f"{value!r} is not a GHS hazard statement code.", "ghs_invalid"
-            )
-    return str(value)
+    """One H statement (H226, H350i), a combination the GHS lists (H300+H310+H330), or
+    several joined by '+'."""
+    if not isinstance(value, str) or not ghs.is_hazard_statement(value):
+        raise InvalidInput(
+            field,
+            message("{value} is not a GHS hazard statement code.", value=repr(value)),
+            "ghs_invalid",
+        )
+    return value
+
+
+def parse_precautionary_statement(value: object, field: str) -> str:
+    """One P statement (P210) or a combination the GHS lists (P305+P351+P338)."""
+    if not isinstance(value, str) or not ghs.is_precautionary_statement(value):
+        raise InvalidInput(
+            field,
+            message("{value} is not a GHS precautionary statement code.", value=repr(value)),
+            "ghs_invalid",
+        )
+    return value

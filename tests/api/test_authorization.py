@@ -68,6 +68,8 @@ POST /api/v1/organizations/{organization_id}/licences   401  401  401  201  201 
 GET  /api/v1/substances                                 401  401  401  200  200  200  200  200
 GET  /api/v1/substances/{cas_rn}                        401  401  401  200  200  200  200  200
 POST /api/v1/substances                                 401  401  401  201  201  403  403  403
+PUT  /api/v1/substances/{cas_rn}/names                  401  401  401  200  200  403  403  403
+PUT  /api/v1/substances/{cas_rn}/classification         401  401  401  200  200  403  403  403
 GET  /api/v1/control-lists                              401  401  401  200  200  200  200  200
 POST /api/v1/control-lists                              401  401  401  201  201  403  403  403
 
@@ -176,6 +178,13 @@ BODIES: dict[str, dict[str, Any]] = {
         "covers": ["UN-1988-Table-I", "67-64-1"],
     },
     "POST /api/v1/substances": {"cas_rn": "7732-18-5", "name": "Water"},
+    "PUT /api/v1/substances/{cas_rn}/names": {"names": {"vi": "Axeton"}},
+    "PUT /api/v1/substances/{cas_rn}/classification": {
+        "pictograms": ["GHS02"],
+        "signal_word": "danger",
+        "hazard_statements": ["H225"],
+        "source": "test",
+    },
     "POST /api/v1/control-lists": {"code": "TEST-List-1", "jurisdiction": "VN", "name": "Test"},
     "POST /api/v1/api-keys": {"role": "inspector", "name": "new inspector key"},
     "POST /api/v1/verify": {"token": "{token}"},

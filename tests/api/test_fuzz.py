@@ -32,7 +32,7 @@ from stdnum import casrn, ean
 from stdnum.vn import mst
 
 from registry.access import credentials
-from registry.catalogue import organizations
+from registry.catalogue import ghs, organizations
 from registry.catalogue.codes import H_STATEMENTS, H_SUFFIXES
 from registry.catalogue.control_lists import KNOWN_LISTS
 from registry.db import db
@@ -154,6 +154,11 @@ def _hazard_statement(value: str) -> str:
     )
 
 
+def _precautionary_statement(value: str) -> str:
+    known = ghs.codes("precautionary_statements")
+    return value if ghs.is_precautionary_statement(value) else known[len(value) % len(known)]
+
+
 def _page_cursor(value: str) -> str:
     try:
         decode_cursor(value)
@@ -187,6 +192,7 @@ RULES: dict[str, Callable[[str], str]] = {
     "enterprise-code": _enterprise_code,
     "gln": lambda value: value[:12] + ean.calc_check_digit(value[:12]),
     "ghs-hazard-statement": _hazard_statement,
+    "ghs-precautionary-statement": _precautionary_statement,
     "page-cursor": _page_cursor,
     "control-list-code": _control_list_code,
     "positive-decimal": lambda value: _decimal(value, maximum=1000),
