@@ -56,6 +56,7 @@ class Text:
     y: float  # the baseline
     size: float
     text: str
+    part: str  # name, cas, signal, statement, ident or detail
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class Pictogram:
 @dataclass(frozen=True)
 class Layout:
     texts: tuple[Text, ...]
+
+    def lines(self, part: str) -> list[str]:
+        """The lines drawn of one part of the label (``Text.part``), top to bottom."""
+        return [t.text for t in self.texts if t.part == part]
+
     pictograms: tuple[Pictogram, ...]
     rule_y: float | None
 
@@ -160,11 +166,11 @@ def layout(content: LabelContent) -> Layout:
     pictograms: list[Pictogram] = []
     name = measure(NAME_SIZE)
     y = MARGIN + NAME_SIZE * 0.85
-    texts.append(Text(MARGIN, y, NAME_SIZE, fit(content.name, name, LEFT_ROOM)))
+    texts.append(Text(MARGIN, y, NAME_SIZE, fit(content.name, name, LEFT_ROOM), "name"))
     small = measure(DETAIL_SIZE)
     if content.cas:
         y += DETAIL_SIZE * 1.5
-        texts.append(Text(MARGIN, y, DETAIL_SIZE, fit(content.cas, small, LEFT_ROOM)))
+        texts.append(Text(MARGIN, y, DETAIL_SIZE, fit(content.cas, small, LEFT_ROOM), "cas"))
     top = y + 2.0  # the hazard area starts here
 
     # The pictograms in a row, smaller when there are many; the signal word beside them
@@ -180,26 +186,40 @@ def layout(content: LabelContent) -> Layout:
         beside = content.signal_word and signal(content.signal_word) <= MARGIN + LEFT_ROOM - row_end
         if beside:
             baseline = y + size / 2 + SIGNAL_SIZE * 0.35
-            texts.append(Text(row_end, baseline, SIGNAL_SIZE, content.signal_word))
+            texts.append(Text(row_end, baseline, SIGNAL_SIZE, content.signal_word, "signal"))
         y += size + 1.0
         if content.signal_word and not beside:
             y += SIGNAL_SIZE * 0.85
-            texts.append(Text(MARGIN, y, SIGNAL_SIZE, fit(content.signal_word, signal, LEFT_ROOM)))
+            texts.append(
+                Text(MARGIN, y, SIGNAL_SIZE, fit(content.signal_word, signal, LEFT_ROOM), "signal")
+            )
             y += 1.0
     elif content.signal_word:
         y += SIGNAL_SIZE * 0.85
         texts.append(
-            Text(MARGIN, y, SIGNAL_SIZE, fit(content.signal_word, measure(SIGNAL_SIZE), LEFT_ROOM))
+            Text(
+                MARGIN,
+                y,
+                SIGNAL_SIZE,
+                fit(content.signal_word, measure(SIGNAL_SIZE), LEFT_ROOM),
+                "signal",
+            )
         )
         y += 1.0
 
     # Under the QR code: the batch's short ID and the container serial.
-    iy = QR_Y + QR_BOX + SMALL_SIZE * 0.5
+    iy = QR_Y + QR_BOX - 1.0  # the quiet zone above leaves room
     ident_x = QR_X + 1.5
     for line in content.ident:
         iy += SMALL_SIZE * LINE
         texts.append(
-            Text(ident_x, iy, SMALL_SIZE, fit(line, measure(SMALL_SIZE), WIDTH - MARGIN - ident_x))
+            Text(
+                ident_x,
+                iy,
+                SMALL_SIZE,
+                fit(line, measure(SMALL_SIZE), WIDTH - MARGIN - ident_x),
+                "ident",
+            )
         )
     ident_bottom = iy + SMALL_SIZE * 0.4
 
@@ -209,7 +229,7 @@ def layout(content: LabelContent) -> Layout:
     by = details_top
     for line in content.details:
         by += detail_line
-        texts.append(Text(MARGIN, by, DETAIL_SIZE, fit(line, small, FULL_ROOM)))
+        texts.append(Text(MARGIN, by, DETAIL_SIZE, fit(line, small, FULL_ROOM), "detail"))
 
     # The statements between: hazards first, then precautions while there is room; a line
     # beside the QR column is as wide as the left column, a line below it the full width.
@@ -225,7 +245,7 @@ def layout(content: LabelContent) -> Layout:
             top_of_line += line_height
         lines = wrap(statements, measure(SMALL_SIZE), rooms) if rooms else ()
         for i, line in enumerate(lines):
-            texts.append(Text(MARGIN, y + (i + 0.8) * line_height, SMALL_SIZE, line))
+            texts.append(Text(MARGIN, y + (i + 0.8) * line_height, SMALL_SIZE, line, "statement"))
         rule_y = details_top - 0.4
     return Layout(tuple(texts), tuple(pictograms), rule_y)
 
