@@ -1,7 +1,8 @@
 """Security headers on every answer; pages (HTML, SVG) get a strict Content-Security-Policy.
 
 Pages carry no script at all, so the policy allows none; styles may be inline (the pages are
-self-contained), images only from here or data: URLs.
+self-contained), images only from here or data: URLs, fonts only from data: URLs (an SVG
+label embeds the glyphs it draws).
 
 CORS (flask-cors) only where configured: with CHEMTRACE_CORS_ORIGINS set, web apps on those
 origins may call the public, credential-free routes (label verification, the JWKS, the
@@ -16,7 +17,7 @@ from flask_cors import CORS
 
 PAGE_POLICY = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 PAGES = {"text/html", "image/svg+xml"}
 PUBLIC_ROUTES = [
