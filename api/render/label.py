@@ -123,7 +123,8 @@ def _png(matrix: list[list[bool]], drawn: Layout) -> bytes:
             draw.text((x, baseline), char, fill="black", font=font, anchor="ls")
             x += _px(advance(char, text.size))
     out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(DPI, DPI), optimize=True)
+    # zlib level 6: "optimize" would try every filter and take five times as long.
+    image.save(out, format="PNG", dpi=(DPI, DPI), compress_level=6)
     return out.getvalue()
 
 

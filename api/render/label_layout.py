@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext
 
-from api.render.label_text import ELLIPSIS, fit, measure, printable, wrap
+from api.render import pictogram
+from api.render.label_text import fit, measure, printable, wrap
 from registry.catalogue import ghs
 from registry.custody.quantities import Amount
 from registry.models import Batch, Identifier, Organization
@@ -56,7 +57,7 @@ class Text:
     y: float  # the baseline
     size: float
     text: str
-    part: str  # name, cas, signal, statement, ident or detail
+    part: str  # name, cas, pictogram (a code without a drawing), signal, statement, ident, detail
 
 
 @dataclass(frozen=True)
@@ -108,18 +109,11 @@ def label_content(
     """The words of ``identifier``'s label in ``locale`` (the request's language)."""
     substance = batch.substance
     amount = Amount(batch.dimension, batch.initial_quantity_micro).as_json(batch.unit)
-    dates = [
-        *(
-            [gettext("Made %(date)s", date=batch.manufactured_on.isoformat())]
-            if batch.manufactured_on
-            else []
-        ),
-        *(
-            [gettext("Expires %(date)s", date=batch.expires_on.isoformat())]
-            if batch.expires_on
-            else []
-        ),
-    ]
+    dates = []
+    if batch.manufactured_on:
+        dates.append(gettext("Made %(date)s", date=batch.manufactured_on.isoformat()))
+    if batch.expires_on:
+        dates.append(gettext("Expires %(date)s", date=batch.expires_on.isoformat()))
     details = [
         " · ".join(
             (
@@ -143,7 +137,7 @@ def label_content(
             signal = substance.signal_word
     return LabelContent(
         locale=locale,
-        name=printable(substance.names.get(locale) or substance.name),
+        name=printable((substance.names or {}).get(locale) or substance.name),
         cas=printable(gettext("CAS No. %(cas)s", cas=batch.cas_rn)) if batch.cas_rn else None,
         pictograms=tuple(substance.ghs_pictograms or ()),
         signal_word=printable(signal) if signal else None,
@@ -180,7 +174,12 @@ def layout(content: LabelContent) -> Layout:
         count = len(content.pictograms)
         size = min(PICTOGRAM, (LEFT_ROOM - (count - 1) * PICTOGRAM_GAP) / count)
         for i, code in enumerate(content.pictograms):
-            pictograms.append(Pictogram(code, MARGIN + i * (size + PICTOGRAM_GAP), y, size))
+            x = MARGIN + i * (size + PICTOGRAM_GAP)
+            if pictogram.drawing(code) is None:  # a code without a drawing: the code itself
+                code_text = fit(code, measure(SMALL_SIZE), size)
+                texts.append(Text(x, y + size / 2, SMALL_SIZE, code_text, "pictogram"))
+            else:
+                pictograms.append(Pictogram(code, x, y, size))
         row_end = MARGIN + count * (size + PICTOGRAM_GAP) + 1.0
         signal = measure(SIGNAL_SIZE)
         beside = content.signal_word and signal(content.signal_word) <= MARGIN + LEFT_ROOM - row_end
@@ -263,6 +262,3 @@ def module_runs(matrix: list[list[bool]]) -> list[tuple[int, int, int]]:
                 runs.append((y, start, x - start))
             x += 1
     return runs
-
-
-__all__ = ["ELLIPSIS", "HEIGHT", "WIDTH", "LabelContent", "Layout", "label_content", "layout"]

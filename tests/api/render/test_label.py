@@ -256,3 +256,10 @@ def test_a_sheet_places_labels_two_across_at_their_real_size():
     assert (root.get("width"), root.get("height")) == ("210mm", "148mm")
     placed = [g.get("transform") for g in root if g.tag.endswith("g")]
     assert placed == ["translate(0,0)", "translate(105,0)", "translate(0,74)"]
+
+
+def test_a_pictogram_code_without_a_drawing_is_written_as_its_code():
+    content = LabelContent(**{**vars(ACETIC_ANHYDRIDE_VI), "pictograms": ("GHS02", "GHS99")})
+    drawn = layout(content)
+    assert [p.code for p in drawn.pictograms] == ["GHS02"]
+    assert drawn.lines("pictogram") == ["GHS99"]

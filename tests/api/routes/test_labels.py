@@ -88,8 +88,8 @@ def classified(app):
         substance.names = {**substance.names, "vi": "Anhydrit axetic"}
         substance.ghs_pictograms = ["GHS02", "GHS05", "GHS06"]
         substance.signal_word = "danger"
-        substance.hazard_statements = ["H226", "H302", "H314", "H330"]
-        substance.precautionary_statements = ["P210", "P999"]  # P999: in no table
+        substance.hazard_statements = ["H226", "H302", "H314", "H330", "H999"]  # H999: in no table
+        substance.precautionary_statements = ["P210", "P999"]
         db.session.commit()
 
 
