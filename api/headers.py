@@ -1,7 +1,8 @@
 """Security headers on every answer; pages (HTML, SVG) get a strict Content-Security-Policy.
 
 Pages carry no script at all, so the policy allows none; styles may be inline (the pages are
-self-contained), images only from here or data: URLs. One page is the exception: /docs runs
+self-contained), images only from here or data: URLs, fonts only from data: URLs (an SVG
+label embeds the glyphs it draws). One page is the exception: /docs runs
 the OpenAPI viewer (Swagger UI), so that page alone sets VIEWER_POLICY: script, styles and
 images from this origin only (never inline script, never eval), and calls ("try it") and the
 contract fetched from this origin only.
@@ -19,7 +20,7 @@ from flask_cors import CORS
 
 PAGE_POLICY = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 VIEWER_POLICY = (
     "default-src 'none'; script-src 'self'; connect-src 'self'; "

@@ -1,4 +1,8 @@
-"""Drawing a label: the QR code of a signed identifier with the text a person needs.
+"""Drawing a label (PNG and SVG; PDF in ``label_pdf``): the QR code of a signed identifier
+with what a person needs to know, laid out by ``label_layout`` on ISO A7 landscape
+(105 x 74 mm). PNG is drawn at 300 dpi (1240 x 874 pixels); SVG in millimetres (a
+``0 0 105 74`` viewBox, 105mm x 74mm), with the label font's glyphs it uses embedded, so it
+looks the same wherever it is opened.
 
 The contract promises that a label's QR code fits version 10 at error correction M for a public
 URL of up to 32 characters, so it prints legibly on a small bottle; ``qr_code`` refuses to draw
@@ -7,25 +11,40 @@ a larger one rather than print a code a phone may not read.
 
 from __future__ import annotations
 
+import base64
 import io
-import re
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from xml.sax.saxutils import escape
 
 import qrcode
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
-from registry.custody.quantities import Amount
-from registry.models import Batch, Identifier, Organization
+from api.render import pictogram
+from api.render.label_layout import (
+    HEIGHT,
+    QR_BOX,
+    QR_X,
+    QR_Y,
+    WIDTH,
+    LabelContent,
+    Layout,
+    layout,
+    module_runs,
+)
+from api.render.label_pdf import label_pdf
+from api.render.label_text import FONT_FAMILY, advance, font_bytes
 
-LABEL_VERSION = "4"  # part of every label's and sheet's ETag: bump when the drawing changes
+LABEL_VERSION = "5"  # part of every label's and sheet's ETag: bump when the drawing changes
 MAX_QR_VERSION = 10
-SHEET_COLUMNS = 3
-SHEET_GAP = 20
-MIN_WIDTH = 70  # QR modules: a label is at least this wide, whatever its code's version
+DPI = 300
+SHEET_COLUMNS = 2  # an A4 sheet holds 2 x 4 labels of 105 x 74 mm
+
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)  # it narrates each table
 
 
 class LabelTooLarge(ValueError):
@@ -47,126 +66,179 @@ def qr_code(url_prefix: str, token: str) -> qrcode.QRCode:
     return code
 
 
-def label_lines(batch: Batch, identifier: Identifier, holder: Organization) -> tuple[str, ...]:
-    substance = batch.substance
-    quantity = Amount(batch.dimension, batch.initial_quantity_micro).as_json(batch.unit)
-    lines = [
-        substance.name,
-        f"CAS {batch.cas_rn}" if batch.cas_rn else "CAS —",
-        # A substance without a classification gets no hazard line at all, not an empty one.
-        *(["GHS " + " ".join(substance.ghs_pictograms)] if substance.ghs_pictograms else []),
-        f"Lot {batch.lot_number}",
-        f"{quantity['value']} {quantity['unit']} · {batch.concentration_pct}% w/w",
-        f"Holder {holder.name}",
-        f"ID …{batch.id[-8:]}"
-        + (f" · container {identifier.container_serial}" if identifier.container_serial else ""),
-    ]
-    return tuple(_one_line(line)[:60] for line in lines)
+def qr_modules(url_prefix: str, token: str) -> list[list[bool]]:
+    """The QR code's modules, its quiet zone (4 modules) included."""
+    return qr_code(url_prefix, token).get_matrix()
 
 
-# Control characters and line or paragraph breaks: a label line is one line of text (the text
-# shaper refuses a break inside it), so each becomes a space.
-_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# --- PNG ---------------------------------------------------------------------------
 
 
-def _one_line(text: str) -> str:
-    return _NOT_ONE_LINE.sub(" ", text)
+def _px(mm: float) -> float:
+    return mm * DPI / 25.4
+
+
+PNG_SIZE = (round(_px(WIDTH)), round(_px(HEIGHT)))  # 1240 x 874
+
+
+@lru_cache(maxsize=64)
+def _png_font(size_px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(
+        io.BytesIO(font_bytes()), size_px, layout_engine=ImageFont.Layout.BASIC
+    )
+
+
+def _png(matrix: list[list[bool]], drawn: Layout) -> bytes:
+    image = Image.new("RGB", PNG_SIZE, "white")
+    draw = ImageDraw.Draw(image)
+    # The QR code in whole pixels per module, centred in its box, so every module is sharp.
+    box = round(_px(QR_BOX))
+    module = box // len(matrix)
+    left = round(_px(QR_X)) + (box - module * len(matrix)) // 2
+    top = round(_px(QR_Y)) + (box - module * len(matrix)) // 2
+    for y, x, run in module_runs(matrix):
+        draw.rectangle(
+            [
+                left + x * module,
+                top + y * module,
+                left + (x + run) * module - 1,
+                top + (y + 1) * module - 1,
+            ],
+            fill="black",
+        )
+    for placed in drawn.pictograms:
+        size = round(_px(placed.size))
+        picture = pictogram.raster(placed.code, size)
+        if picture is not None:
+            image.paste(picture, (round(_px(placed.x)), round(_px(placed.y))), picture)
+    if drawn.rule_y is not None:
+        y = round(_px(drawn.rule_y))
+        draw.line([(round(_px(3)), y), (PNG_SIZE[0] - round(_px(3)), y)], fill="black", width=2)
+    for text in drawn.texts:
+        # Character by character at the font's own advances, so the PNG's text is exactly as
+        # wide as the layout measured (the rasteriser's hinted advances would drift).
+        font = _png_font(round(_px(text.size)))
+        x, baseline = _px(text.x), _px(text.y)
+        for char in text.text:
+            draw.text((x, baseline), char, fill="black", font=font, anchor="ls")
+            x += _px(advance(char, text.size))
+    out = io.BytesIO()
+    # zlib level 6: "optimize" would try every filter and take five times as long.
+    image.save(out, format="PNG", dpi=(DPI, DPI), compress_level=6)
+    return out.getvalue()
+
+
+# --- SVG ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SvgLabel:
-    """An SVG label's markup with its size, so a sheet can place it without parsing it."""
+    """An SVG label's drawing (in millimetres, without the outer ``<svg>``) and the characters
+    it writes, so a sheet can place several and embed the font once."""
 
-    width: int
-    height: int
-    body: str  # the drawing, without the outer <svg> element
+    body: str
+    chars: frozenset[str]
 
     def document(self) -> bytes:
-        return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
-            f'height="{self.height}" viewBox="0 0 {self.width} {self.height}">{self.body}</svg>'
-        ).encode()
+        return _svg_document(WIDTH, HEIGHT, self.body, self.chars)
+
+
+def _svg_document(width: float, height: float, body: str, chars: frozenset[str]) -> bytes:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm" '
+        f'viewBox="0 0 {width:g} {height:g}"><style>{_font_face(chars)}</style>{body}</svg>'
+    ).encode()
+
+
+@lru_cache(maxsize=512)
+def _font_face(chars: frozenset[str]) -> str:
+    """An ``@font-face`` rule with the label font's glyphs for ``chars`` (a subset, as WOFF)."""
+    font = TTFont(io.BytesIO(font_bytes()))
+    options = subset.Options()
+    options.flavor = "woff"
+    options.layout_features = []
+    options.name_IDs = ["*"]  # the copyright and licence notices stay with the glyphs
+    options.notdef_outline = False
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(chars)) or " ")
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    data = base64.b64encode(out.getvalue()).decode()
+    return (
+        f"@font-face{{font-family:'{FONT_FAMILY} Label';"
+        f"src:url(data:font/woff;base64,{data}) format('woff')}}"
+        f"text{{font-family:'{FONT_FAMILY} Label','{FONT_FAMILY}',sans-serif;"
+        "font-kerning:none;white-space:pre}"
+    )
 
 
 @lru_cache(maxsize=2048)
-def render(token: str, fmt: str, lines: tuple[str, ...], url_prefix: str) -> bytes:
-    """A label as PNG or SVG; cached, since a label never changes."""
-    if fmt == "png":
-        return _png(qr_code(url_prefix, token).get_matrix(), lines)
-    return svg_label(token, lines, url_prefix).document()
-
-
-@lru_cache(maxsize=2048)
-def svg_label(token: str, lines: tuple[str, ...], url_prefix: str, scale: int = 4) -> SvgLabel:
-    matrix = qr_code(url_prefix, token).get_matrix()
-    size = len(matrix) * scale
-    width = max(size, MIN_WIDTH * scale)
-    height = size + 18 * len(lines) + 12
-    margin = scale * 4
-    lines = tuple(fit(line, label_font(14), width - 2 * margin) for line in lines)
+def svg_label(token: str, content: LabelContent, url_prefix: str) -> SvgLabel:
+    matrix = qr_modules(url_prefix, token)
+    drawn = layout(content)
+    module = QR_BOX / len(matrix)
     modules = "".join(
-        f"M{x * scale},{y * scale}h{scale}v{scale}h-{scale}z"
-        for y, row in enumerate(matrix)
-        for x, dark in enumerate(row)
-        if dark
+        f"M{QR_X + x * module:.3f},{QR_Y + y * module:.3f}h{run * module:.3f}v{module:.3f}"
+        f"h-{run * module:.3f}z"
+        for y, x, run in module_runs(matrix)
     )
-    text = "".join(
-        f'<text x="{margin}" y="{size + 16 + 18 * i}">{escape(line)}</text>'
-        for i, line in enumerate(lines)
+    parts = [
+        f'<rect width="{WIDTH:g}" height="{HEIGHT:g}" fill="#fff"/>',
+        f'<path d="{modules}" fill="#000"/>',
+    ]
+    for placed in drawn.pictograms:
+        paths = pictogram.drawing(placed.code)
+        if paths is None:
+            continue
+        scale = placed.size / pictogram.VIEWBOX
+        parts.append(
+            f'<g class="pictogram" data-code="{escape(placed.code)}" '
+            f'transform="translate({placed.x:.3f},{placed.y:.3f}) scale({scale:.5f})">'
+            + "".join(f'<path fill="{fill}" d="{d}"/>' for fill, d in paths)
+            + "</g>"
+        )
+    if drawn.rule_y is not None:
+        parts.append(
+            f'<path d="M3,{drawn.rule_y:.3f}H{WIDTH - 3:g}" stroke="#000" stroke-width="0.17"/>'
+        )
+    parts.extend(
+        f'<text x="{t.x:.3f}" y="{t.y:.3f}" font-size="{t.size:g}">{escape(t.text)}</text>'
+        for t in drawn.texts
     )
-    body = (
-        f'<g font-family="Noto Sans, sans-serif" font-size="14">'
-        f'<rect width="{width}" height="{height}" fill="#fff"/><path d="{modules}" fill="#000"/>'
-        f"{text}</g>"
-    )
-    return SvgLabel(width, height, body)
+    return SvgLabel("".join(parts), frozenset("".join(t.text for t in drawn.texts)))
 
 
 def sheet(labels: list[SvgLabel]) -> bytes:
-    """Labels on one printable sheet, ``SHEET_COLUMNS`` across."""
+    """Labels on a printable sheet, ``SHEET_COLUMNS`` across (A4's width), as many rows as
+    they need; each label at its real size."""
     cells = []
-    width = height = 0
     for position, one in enumerate(labels):
-        x = (position % SHEET_COLUMNS) * (one.width + SHEET_GAP)
-        y = (position // SHEET_COLUMNS) * (one.height + SHEET_GAP)
-        width, height = max(width, x + one.width), max(height, y + one.height)
-        cells.append(f'<g transform="translate({x},{y})">{one.body}</g>')
-    return SvgLabel(width, height, "".join(cells)).document()
+        x = (position % SHEET_COLUMNS) * WIDTH
+        y = (position // SHEET_COLUMNS) * HEIGHT
+        cells.append(f'<g transform="translate({x:g},{y:g})">{one.body}</g>')
+    rows = -(-len(labels) // SHEET_COLUMNS)
+    chars = frozenset().union(*(one.chars for one in labels))
+    return _svg_document(SHEET_COLUMNS * WIDTH, rows * HEIGHT, "".join(cells), chars)
 
 
-def fit(text: str, font: ImageFont.FreeTypeFont, room: float) -> str:
-    """``text`` as it fits in ``room`` pixels: shortened with an ellipsis when it must be, so
-    nothing is drawn off the label's edge."""
-    if font.getlength(text) <= room:
-        return text
-    while text and font.getlength(text + "…") > room:
-        text = text[:-1]
-    return text.rstrip() + "…"
+@lru_cache(maxsize=2048)
+def render(token: str, fmt: str, content: LabelContent, url_prefix: str) -> bytes:
+    """A label as PNG, SVG or PDF; cached, one drawing per token and language."""
+    if fmt == "png":
+        return _png(qr_modules(url_prefix, token), layout(content))
+    if fmt == "pdf":
+        return label_pdf([(qr_modules(url_prefix, token), layout(content))], sheet=False)
+    return svg_label(token, content, url_prefix).document()
 
 
-@lru_cache(maxsize=4)
-def label_font(size: int = 18) -> ImageFont.FreeTypeFont:
-    """Noto Sans, shipped with the package (OFL, ``fonts/``): Pillow's built-in font has no
-    glyph for Vietnamese letters or a dash, and would print boxes. Read once per process."""
-    data = resources.files("api.render").joinpath("fonts/NotoSans-Regular.ttf").read_bytes()
-    return ImageFont.truetype(io.BytesIO(data), size)
-
-
-def _png(matrix: list[list[bool]], lines: tuple[str, ...], scale: int = 6) -> bytes:
-    size = len(matrix) * scale
-    font = label_font()
-    width, margin = max(size, MIN_WIDTH * scale), scale * 4
-    lines = tuple(fit(line, font, width - 2 * margin) for line in lines)
-    image = Image.new("L", (width, size + 24 * len(lines) + 12), 255)
-    draw = ImageDraw.Draw(image)
-    for y, row in enumerate(matrix):
-        for x, dark in enumerate(row):
-            if dark:
-                draw.rectangle(
-                    [x * scale, y * scale, (x + 1) * scale - 1, (y + 1) * scale - 1], fill=0
-                )
-    for i, line in enumerate(lines):
-        draw.text((margin, size + 4 + 24 * i), line, fill=0, font=font)
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
+@lru_cache(maxsize=256)
+def render_sheet(fmt: str, labels: tuple[tuple[str, LabelContent], ...], url_prefix: str) -> bytes:
+    """Labels (each a token with its words) on sheets: SVG two across, or PDF on A4 pages of
+    eight; cached like single labels."""
+    if fmt == "pdf":
+        return label_pdf(
+            [(qr_modules(url_prefix, token), layout(content)) for token, content in labels],
+            sheet=True,
+        )
+    return sheet([svg_label(token, content, url_prefix) for token, content in labels])

@@ -1,7 +1,10 @@
 """Printable labels of a batch and its containers (the drawing is ``api.render.label``).
 
-A label shows only facts fixed when its identifier was issued (substance, lot, initial
-quantity, the holder then), so it never changes and is served with long-lived caching.
+A label shows facts fixed when its identifier was issued (lot, initial quantity, dates, the
+holder then) and the substance's names and GHS classification, which a regulator may
+correct; it speaks the request's language (``?lang=``, else Accept-Language). Its ETag is a
+hash of everything drawn, so a label is revalidated cheaply and fetched again only when its
+drawing changed.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Blueprint, Response, request
+from flask_babel import get_locale
 from marshmallow import fields, validate
 
 from api.auth import current_principal, requires_roles
 from api.bodies import load_query
 from api.errors import ApiProblem
-from api.render.label import LABEL_VERSION, LabelTooLarge, label_lines, render, sheet, svg_label
+from api.render.label import LABEL_VERSION, LabelTooLarge, render, render_sheet
+from api.render.label_layout import LabelContent, label_content
 from api.schemas.common import StrictSchema
 from registry.custody import batches
 from registry.errors import NotFound
@@ -26,7 +31,8 @@ from registry.signing import signer
 
 bp = Blueprint("labels", __name__, url_prefix="/api/v1/batches")
 
-MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
+MEDIA = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+MAX_AGE = 86400  # a day: a corrected classification reaches a printer within one
 
 
 def _identifier(batch: Batch, container: str | None) -> Identifier:
@@ -41,58 +47,70 @@ def _identifier(batch: Batch, container: str | None) -> Identifier:
 def _cached(body: bytes, fmt: str, etag: str) -> Response:
     response = Response(body, mimetype=MEDIA[fmt])
     response.set_etag(etag)
-    # Authenticated, so private; the content never changes, so cache it for a year.
+    # Authenticated, so private; revalidated with the ETag once a day.
     response.cache_control.private = True
-    response.cache_control.max_age = 31536000
-    response.cache_control.immutable = True
+    response.cache_control.max_age = MAX_AGE
     return response.make_conditional(request)
 
 
 class LabelQuery(StrictSchema):
     container = fields.String(load_default=None, validate=validate.Length(1, 64))
+    # Read by the locale negotiation (api.i18n); named here so the strict schema accepts it.
+    lang = fields.String(load_default=None, validate=validate.Length(1, 35))
+
+
+class SheetQuery(StrictSchema):
+    lang = fields.String(load_default=None, validate=validate.Length(1, 35))
 
 
 @bp.get("/<batch_id>/label.png", defaults={"fmt": "png"})
 @bp.get("/<batch_id>/label.svg", defaults={"fmt": "svg"})
+@bp.get("/<batch_id>/label.pdf", defaults={"fmt": "pdf"})
 @requires_roles("enterprise", "regulator")
 def label(batch_id: str, fmt: str):
     container = load_query(LabelQuery())["container"]
     batch = batches.visible_batch(batch_id, current_principal())
     identifier = _identifier(batch, container)
-    etag = _etag(fmt, identifier.token)
+    content = _content(batch, identifier)
+    etag = _etag(fmt, identifier.token, content)
     if request.if_none_match.contains(etag):
         return _cached(b"", fmt, etag)
-    holder = issuing.holder_when_issued(identifier)
     with _printable():
-        body = render(
-            identifier.token, fmt, label_lines(batch, identifier, holder), signer().url("")
-        )
+        body = render(identifier.token, fmt, content, signer().url(""))
     return _cached(body, fmt, etag)
 
 
-@bp.get("/<batch_id>/labels.svg")
+@bp.get("/<batch_id>/labels.svg", defaults={"fmt": "svg"})
+@bp.get("/<batch_id>/labels.pdf", defaults={"fmt": "pdf"})
 @requires_roles("enterprise", "regulator")
-def label_sheet(batch_id: str):
-    """Every container label of a batch on one printable sheet (SVG, three across)."""
+def label_sheet(batch_id: str, fmt: str):
+    """Every container label of a batch on printable sheets: SVG two across, or PDF on A4
+    pages of eight."""
+    load_query(SheetQuery())
     batch = batches.visible_batch(batch_id, current_principal())
     identifiers = [i for i in batch.identifiers if i.container_serial is not None]
     if not identifiers:
         raise NotFound(f"Batch {batch.id} has no containers.")
-    etag = _etag("sheet", *(i.token for i in identifiers))
+    labels = tuple((i.token, _content(batch, i)) for i in identifiers)
+    etag = _etag(f"sheet.{fmt}", *(part for label in labels for part in label))
     if request.if_none_match.contains(etag):
-        return _cached(b"", "svg", etag)
-    prefix = signer().url("")
+        return _cached(b"", fmt, etag)
     with _printable():
-        labels = [
-            svg_label(i.token, label_lines(batch, i, issuing.holder_when_issued(i)), prefix)
-            for i in identifiers
-        ]
-    return _cached(sheet(labels), "svg", etag)
+        body = render_sheet(fmt, labels, signer().url(""))
+    return _cached(body, fmt, etag)
 
 
-def _etag(*parts: str) -> str:
-    # The drawing's version is part of it: a redrawn label is fetched again, not served stale.
-    return hashlib.sha256(":".join((LABEL_VERSION, *parts)).encode()).hexdigest()[:32]
+def _content(batch: Batch, identifier: Identifier) -> LabelContent:
+    return label_content(
+        batch, identifier, issuing.holder_when_issued(identifier), str(get_locale())
+    )
+
+
+def _etag(*parts: str | LabelContent) -> str:
+    # The drawing's version and every word drawn (in the label's language) are part of it: a
+    # redrawn or corrected label is fetched again, never served stale.
+    text = "\x1f".join(repr(part) for part in (LABEL_VERSION, *parts))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @contextmanager

@@ -95,7 +95,9 @@ POST /api/v1/batches/{batch_id}/adjustments             401  401  401  403  403 
 POST /api/v1/batches/{batch_id}/recall                  401  401  401  403  200  403  200  404
 GET  /api/v1/batches/{batch_id}/label.png               401  401  401  403  200  403  200  404
 GET  /api/v1/batches/{batch_id}/label.svg               401  401  401  403  200  403  200  404
+GET  /api/v1/batches/{batch_id}/label.pdf               401  401  401  403  200  403  200  404
 GET  /api/v1/batches/{batch_id}/labels.svg              401  401  401  403  200  403  200  404
+GET  /api/v1/batches/{batch_id}/labels.pdf              401  401  401  403  200  403  200  404
 # A role that may never do it is refused (403) before the batch is looked up: other too.
 POST /api/v1/batches/{batch_id}/suspend                 401  401  401  403  200  403  403  403
 POST /api/v1/batches/{batch_id}/release                 401  401  401  403  200  403  403  403
