@@ -55,10 +55,11 @@ def test_the_sheet_is_revalidated_and_fetched_again_once_the_drawing_changes(
     batch = register(client, producer, "25", containers=4)
     url = f"/api/v1/batches/{batch['id']}/labels.svg"
     first = client.get(url, headers=producer.headers)
-    # Name, CAS RN, ID, container, lot, holder, origin: without a GHS classification in the
-    # catalogue no pictogram, signal word or statement is drawn.
-    assert first.status_code == 200 and first.data.count(b"<text") == 4 * 7
-    assert b'class="pictogram"' not in first.data
+    # Name, CAS RN, ID, container, lot, holder, origin, then the seeded classification of
+    # acetic anhydride (EU CLP Annex VI): the signal word and four hazard statements, beside
+    # its three pictograms, on each of the four labels.
+    assert first.status_code == 200 and first.data.count(b"<text") == 4 * (7 + 1 + 4)
+    assert first.data.count(b'class="pictogram"') == 4 * 3
     etag = first.headers["ETag"]
     again = client.get(url, headers={**producer.headers, "If-None-Match": etag})
     assert again.status_code == 304
