@@ -12,7 +12,7 @@ from stdnum import casrn
 from stdnum.exceptions import ValidationError
 from stdnum.vn import mst
 
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, message
 
 # python-stdnum strips spaces and accepts leading zeros before checking; the registry
 # takes only the canonical form, so the shape is checked strictly first.
@@ -41,11 +41,15 @@ def parse_cas_rn(value: object, field: str = "cas_rn") -> str:
     if not isinstance(value, str) or not CAS_RN_PATTERN.fullmatch(value):
         raise InvalidInput(
             field,
-            "A CAS RN has the canonical form NNNNNNN-NN-N (2 to 7 digits, no leading zero).",
+            message(
+                "A CAS RN has the canonical form NNNNNNN-NN-N (2 to 7 digits, no leading zero)."
+            ),
             "cas_invalid",
         )
     if not casrn.is_valid(value):
-        raise InvalidInput(field, f"{value} fails the CAS RN check digit.", "cas_invalid")
+        raise InvalidInput(
+            field, message("{value} fails the CAS RN check digit.", value=value), "cas_invalid"
+        )
     return value
 
 
@@ -57,7 +61,7 @@ def parse_enterprise_code(value: object, field: str = "enterprise_code") -> str:
     if not isinstance(value, str) or not ENTERPRISE_CODE_PATTERN.fullmatch(value):
         raise InvalidInput(
             field,
-            "An enterprise code is 10 digits, or 13 digits with a 3-digit branch suffix.",
+            message("An enterprise code is 10 digits, or 13 digits with a 3-digit branch suffix."),
             "enterprise_code_invalid",
         )
     try:
@@ -65,20 +69,24 @@ def parse_enterprise_code(value: object, field: str = "enterprise_code") -> str:
     except ValidationError as exc:
         raise InvalidInput(
             field,
-            f"{value} is not a valid enterprise code: {exc.message}",
+            message(
+                "{value} is not a valid enterprise code: {reason}", value=value, reason=exc.message
+            ),
             "enterprise_code_invalid",
         ) from None
 
 
 def parse_un_number(value: object, field: str = "un_number") -> str:
     if not isinstance(value, str) or not UN_NUMBER_PATTERN.fullmatch(value) or value == "0000":
-        raise InvalidInput(field, "A UN number is 4 digits, for example 1715.", "un_number_invalid")
+        raise InvalidInput(
+            field, message("A UN number is 4 digits, for example 1715."), "un_number_invalid"
+        )
     return value
 
 
 def parse_ghs_pictogram(value: object, field: str) -> str:
     if value not in GHS_PICTOGRAMS:
-        raise InvalidInput(field, "GHS pictograms are GHS01 to GHS09.", "ghs_invalid")
+        raise InvalidInput(field, message("GHS pictograms are GHS01 to GHS09."), "ghs_invalid")
     return str(value)
 
 
@@ -89,6 +97,8 @@ def parse_hazard_statement(value: object, field: str) -> str:
         match = H_CODE_PATTERN.fullmatch(part) if isinstance(part, str) else None
         if not match or match[1] not in H_STATEMENTS or match[2] not in H_SUFFIXES:
             raise InvalidInput(
-                field, f"{value!r} is not a GHS hazard statement code.", "ghs_invalid"
+                field,
+                message("{code} is not a GHS hazard statement code.", code=repr(value)),
+                "ghs_invalid",
             )
     return str(value)
