@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import jwt
 from babel import Locale
@@ -49,6 +50,7 @@ class PageWords:
 
     locale: str
     languages: list[Language]
+    checked: str  # when, for a person: "2026-12-02 18:30:19 UTC"
     substance_name: str = ""
     status: str = ""
     signal_word: str | None = None
@@ -59,12 +61,14 @@ class PageWords:
 def page_words(result: verification.Verification) -> PageWords:
     locale = select_locale()
     languages = [Language(code, _own_name(code)) for code in available_locales()]
+    checked = datetime.fromisoformat(result.checked_at).strftime("%Y-%m-%d %H:%M:%S UTC")
     if result.batch is None:
-        return PageWords(locale, languages)
+        return PageWords(locale, languages, checked)
     facts, batch = result.substance, result.batch
     return PageWords(
         locale,
         languages,
+        checked,
         substance_name=(facts.names.get(locale) if facts else None) or batch["substance_name"],
         status=status_word(batch["status"]),
         signal_word=(
