@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from flask_babel import force_locale, gettext, lazy_gettext, ngettext
+from flask_babel import force_locale, get_locale, gettext, lazy_gettext, ngettext
 
 from api.i18n import SOURCE_LOCALE
 from api.render.genealogy_layout import (
@@ -37,7 +37,7 @@ from api.render.genealogy_layout import (
 from api.words import link_kind_word, status_word
 from registry.custody.history import History
 from registry.custody.quantities import Amount
-from registry.models import Batch, BatchLink, Event, Organization
+from registry.models import Batch, BatchLink, Event, Organization, Substance
 
 # Statuses a regulator should notice at a glance.
 FLAGGED_STATUSES = frozenset({"recalled", "suspended", "lost", "stolen"})
@@ -363,7 +363,11 @@ def _box(
 ) -> str:
     x, y, w, h = place
     room = (w - 2 * BOX_PAD) // int(FONT_SIZE * 0.62)
-    substance = _clean(batch.substance.name) if batch.substance is not None else gettext("unknown")
+    substance = (
+        _clean(_substance_name(batch.substance))
+        if batch.substance is not None
+        else gettext("unknown")
+    )
     cas = f" (CAS {_clean(batch.cas_rn)})" if batch.cas_rn else " " + gettext("(no CAS RN)")
     now = _amount(batch.dimension, batch.quantity_micro, batch.unit)
     initial = _amount(batch.dimension, batch.initial_quantity_micro, batch.unit)
@@ -435,6 +439,11 @@ def _box(
         out.append(_text(x + BOX_PAD, baseline, _fit(text, room), fill=colour, weight=weight))
     out.append("</g>\n")
     return "".join(out)
+
+
+def _substance_name(substance: Substance) -> str:
+    """The substance's name in the drawing's language, else its English name."""
+    return (substance.names or {}).get(str(get_locale())) or substance.name
 
 
 # --- text --------------------------------------------------------------------------------

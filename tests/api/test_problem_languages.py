@@ -123,7 +123,7 @@ def _example(cls: type[domain.DomainError]) -> domain.DomainError:
     by_name = {
         "InvalidInput": lambda: cls(
             "cas_rn", message("{value} fails the CAS RN check digit.", value="1-1-1"), "cas_invalid"
-        ),  # fmt: skip
+        ),
         "Conflict": lambda: cls(detail, "organization_exists"),
         "StateConflict": lambda: cls(batch, "ship"),
         "InsufficientQuantity": lambda: cls(batch),
@@ -163,9 +163,7 @@ def test_a_domain_error_keeps_its_code_in_every_language(app, cls):
 
 LANGUAGES = st.sampled_from(
     ["en", "vi", "vi-VN", "en-GB,en;q=0.8", "fr", "*", "vi;q=0.1,en"]
-) | st.text(  # fmt: skip
-    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30
-)
+) | st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30)
 
 
 @hypothesis.settings(
