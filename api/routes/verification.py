@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import jwt
 from babel import Locale
@@ -95,6 +96,7 @@ def _ghs_text(lookup: Callable[[str, str], str], code: str, locale: str) -> str:
         return ""
 
 
+@cache
 def _own_name(code: str) -> str:
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]

@@ -189,8 +189,8 @@ class HistoryQuery(StrictSchema):
 
 
 class HistorySvgQuery(HistoryQuery):
-    # The drawing's language (api.i18n reads it); one not shipped falls back, never refused.
-    lang = fields.String(load_default=None, validate=validate.Length(min=1, max=35))
+    # The drawing's language (api.i18n reads it): one not shipped falls back, never refused.
+    lang = fields.String(load_default=None)
 
 
 # --- representations ---------------------------------------------------------------
