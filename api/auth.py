@@ -11,7 +11,7 @@ from flask import g, request
 from api import limits, oidc
 from registry.access import credentials
 from registry.access.credentials import Principal
-from registry.errors import Forbidden, NotFound, Unauthenticated
+from registry.errors import Forbidden, NotFound, Unauthenticated, message
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,10 +33,10 @@ def current_principal() -> Principal:
 def _authenticate() -> Principal:
     header = request.headers.get("Authorization")
     if not header:
-        raise Unauthenticated("This route needs an Authorization: Bearer credential.")
+        raise Unauthenticated(message("This route needs an Authorization: Bearer credential."))
     scheme, _, credential = header.partition(" ")
     if scheme.lower() != "bearer" or not credential.strip():
-        raise Unauthenticated("Use the Bearer scheme: Authorization: Bearer <credential>.")
+        raise Unauthenticated(message("Use the Bearer scheme: Authorization: Bearer <credential>."))
     credential = credential.strip()
     if oidc.looks_like_jwt(credential):
         return oidc.authenticate(credential)
@@ -51,7 +51,7 @@ def requires_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
             principal = current_principal()
             if principal.role not in roles:
-                raise Forbidden(f"The {principal.role} role may not do this.")
+                raise Forbidden(message("The {role} role may not do this.", role=principal.role))
             return view(*args, **kwargs)
 
         guarded.allowed_roles = roles  # type: ignore[attr-defined]
@@ -64,4 +64,6 @@ def ensure_own_organization(organization_id: str) -> None:
     """An enterprise sees only its own organisation; another's is answered as not found."""
     principal = current_principal()
     if principal.role == "enterprise" and principal.organization_id != organization_id:
-        raise NotFound(f"No organisation {organization_id}.")
+        raise NotFound(
+            message("No organisation {organization_id}.", organization_id=organization_id)
+        )

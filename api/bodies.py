@@ -10,7 +10,7 @@ from flask import request
 from marshmallow import Schema
 
 from api.errors import ApiProblem, validation_failed
-from registry.errors import FieldError
+from registry.errors import FieldError, message
 
 
 def load_json(schema: Schema) -> Any:
@@ -33,16 +33,20 @@ def json_object(
         accepted = mimetype in media_types
     if not mimetype or not accepted:
         raise ApiProblem(
-            415, "unsupported_media_type", f"Send the body as {' or '.join(media_types)}."
+            415,
+            "unsupported_media_type",
+            message("Send the body as {media_types}.", media_types=" or ".join(media_types)),
         )
     try:
         data = json.loads(
             request.get_data(cache=True), parse_float=Decimal if exact_numbers else None
         )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiProblem(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+        raise ApiProblem(
+            400, "malformed_json", message("The body is not valid JSON: {error}", error=exc)
+        ) from None
     if not isinstance(data, dict):
-        raise ApiProblem(400, "body_not_object", "The body must be a JSON object.")
+        raise ApiProblem(400, "body_not_object", message("The body must be a JSON object."))
     refuse_nul(data)
     return data
 
@@ -53,8 +57,11 @@ def load_query(schema: Schema) -> Any:
     repeated = [name for name in args if len(args.getlist(name)) > 1]
     if repeated:
         raise validation_failed(
-            [FieldError(n, "Give this parameter once.", "repeated_parameter") for n in repeated],
-            "A query parameter was given more than once.",
+            [
+                FieldError(n, message("Give this parameter once."), "repeated_parameter")
+                for n in repeated
+            ],
+            message("A query parameter was given more than once."),
         )
     values = args.to_dict()
     refuse_nul(values)
@@ -66,7 +73,13 @@ def refuse_nul(data: Any, path: str = "") -> None:
     if isinstance(data, str):
         if "\x00" in data:
             raise validation_failed(
-                [FieldError(path or "body", "NUL characters are not allowed.", "invalid_character")]
+                [
+                    FieldError(
+                        path or "body",
+                        message("NUL characters are not allowed."),
+                        "invalid_character",
+                    )
+                ]
             )
     elif isinstance(data, dict):
         for key, value in data.items():

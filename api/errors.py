@@ -1,16 +1,29 @@
-"""RFC 9457 problem details for every error the service answers with."""
+"""RFC 9457 problem details for every error the service answers with.
+
+The ``title`` and ``detail`` are said in the request's language (``api.i18n``): a domain
+:class:`~registry.errors.Message` by its template, translated and then filled with its values;
+any other text as a whole (a text no catalogue has stays as it is). ``code``, ``type``,
+``status``, field names and field error codes never change with the language. The messages
+of ``errors[]`` are translated the same way when the domain wrote them; marshmallow's own
+messages (``Unknown field.``, ``Not a valid string.``...) stay English. The few problems
+gunicorn writes itself (``api.gunicorn_conf``, before Flask sees the request) stay English:
+no locale is known there.
+"""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, g, json
 from marshmallow import ValidationError
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
+from api.i18n import localised
 from registry import errors as domain
+from registry.errors import message
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +46,37 @@ HTTP_CODES = {
     431: "headers_too_large",
     500: "internal_error",
     503: "unavailable",
+}
+
+# The titles of those statuses (Python's HTTPStatus phrases, marked for the catalogues).
+HTTP_TITLES = {
+    400: message("Bad Request"),
+    401: message("Unauthorized"),
+    403: message("Forbidden"),
+    404: message("Not Found"),
+    405: message("Method Not Allowed"),
+    406: message("Not Acceptable"),
+    409: message("Conflict"),
+    413: message("Request Entity Too Large"),
+    414: message("Request-URI Too Long"),
+    415: message("Unsupported Media Type"),
+    422: message("Unprocessable Entity"),
+    429: message("Too Many Requests"),
+    431: message("Request Header Fields Too Large"),
+    500: message("Internal Server Error"),
+    503: message("Service Unavailable"),
+}
+
+# What Werkzeug says when it refuses a request on its own (its default descriptions are
+# English only and not in any catalogue): said instead, in the reader's language.
+HTTP_DETAILS = {
+    400: message("The request is malformed."),
+    404: message("No route of this service matches that URL."),
+    405: message("This route does not accept that method."),
+    406: message("This route cannot answer in a media type the Accept header allows."),
+    413: message("The request body is larger than this service accepts."),
+    415: message("This route does not accept that media type."),
+    431: message("The request's header fields are too large."),
 }
 
 DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
@@ -58,7 +102,8 @@ RETRY_AFTER_SECONDS = 5
 
 
 class ApiProblem(Exception):
-    """A problem raised by the HTTP layer itself (bad JSON, wrong media type, ...)."""
+    """A problem raised by the HTTP layer itself (bad JSON, wrong media type, ...); give its
+    detail as a ``message()`` so that it is translated."""
 
     def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -75,9 +120,9 @@ def problem(
 ) -> Response:
     body: dict[str, Any] = {
         "type": f"urn:chemtrace:problem:{code}",
-        "title": title or _default_title(status),
+        "title": localised(title or _default_title(status)),
         "status": status,
-        "detail": detail,
+        "detail": localised(detail),
         "code": code,
         **extra,
     }
@@ -93,16 +138,14 @@ def problem(
 
 
 def _default_title(status: int) -> str:
-    from http import HTTPStatus
-
-    return HTTPStatus(status).phrase
+    return HTTP_TITLES.get(status) or HTTPStatus(status).phrase
 
 
 def field_errors(errors: list[domain.FieldError]) -> list[dict[str, str]]:
-    return [{"field": e.field, "message": e.message, "code": e.code} for e in errors]
+    return [{"field": e.field, "message": localised(e.message), "code": e.code} for e in errors]
 
 
-VALIDATION_DETAIL = "Some fields are missing, unknown or of the wrong type."
+VALIDATION_DETAIL = message("Some fields are missing, unknown or of the wrong type.")
 
 
 class CodedMessage(str):
@@ -177,7 +220,7 @@ def init_app(app: Flask) -> None:
         return problem(
             503,
             "database_unavailable",
-            "The database cannot be reached right now; nothing was changed. Retry later.",
+            message("The database cannot be reached right now; nothing was changed. Retry later."),
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
@@ -190,8 +233,8 @@ def init_app(app: Flask) -> None:
         # Keep what Werkzeug meant to send (Allow on a 405, for instance).
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         detail = exc.description or _default_title(status)
-        if status == 405:
-            detail = "This route does not accept that method."
+        if status == 405 or (status in HTTP_DETAILS and detail == type(exc).description):
+            detail = HTTP_DETAILS[status]
         return problem(status, HTTP_CODES.get(status, "http_error"), detail, headers=headers)
 
     @app.errorhandler(Exception)
@@ -199,10 +242,9 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, HTTPException):  # pragma: no cover - handled above
             return _http(exc)
         log.exception("unhandled error", extra={"request_id": g.get("request_id")})
-        error = InternalServerError()
         return problem(
             500,
             "internal_error",
-            "The service failed; the error has been logged.",
-            title=error.name,
+            message("The service failed; the error has been logged."),
+            title=HTTP_TITLES[500],
         )

@@ -41,7 +41,11 @@ _GUNICORN_CODES = {
 
 def _write_problem(sock, status_int, reason, mesg):
     """gunicorn's error page for a request it refuses itself (a request line or header too
-    long, a malformed request), written as RFC 9457 problem+json like every other answer."""
+    long, a malformed request), written as RFC 9457 problem+json like every other answer.
+
+    In English, always: gunicorn refuses the request before Flask (and its locale
+    negotiation) sees it, and a request too malformed to parse has no trustworthy
+    Accept-Language anyway. The ``code`` is what a program reads."""
     code = _GUNICORN_CODES.get(status_int, "http_error")
     body = json.dumps(
         {

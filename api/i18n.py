@@ -9,11 +9,16 @@ machine-readable fields (codes, enum values, field names, signed claims) never c
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 
 from flask import Flask, Response, current_app, g, request
-from flask_babel import Babel
+from flask_babel import Babel, gettext
+
+from registry.errors import Message
+
+log = logging.getLogger(__name__)
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 SOURCE_LOCALE = "en"  # the language of the message ids
@@ -44,6 +49,25 @@ def _negotiate() -> str:
     return request.accept_languages.best_match(locales) or current_app.config["DEFAULT_LOCALE"]
 
 
+def localised(text: str) -> str:
+    """``text`` in the request's language (unchanged where no catalogue has it)."""
+    if not text:
+        return text  # gettext("") is the catalogue's header
+    if not isinstance(text, Message):
+        return gettext(str(text))
+    template = gettext(text.template)
+    if not text.values:
+        return template
+    values = {k: localised(v) if isinstance(v, Message) else v for k, v in text.values.items()}
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        # A translation that lost a placeholder (tests/test_catalogues.py forbids it) must
+        # not turn an error into a 500: say it in English.
+        log.warning("translation of %r does not fit its values", text.template)
+        return str(text)
+
+
 def init_app(app: Flask) -> None:
     if app.config["DEFAULT_LOCALE"] not in available_locales():
         raise RuntimeError(
@@ -55,6 +79,7 @@ def init_app(app: Flask) -> None:
         app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS)
     )
     app.after_request(_content_language)
+    app.jinja_env.filters["localised"] = localised
 
 
 def _content_language(response: Response) -> Response:

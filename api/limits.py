@@ -46,6 +46,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api.config import MAX_REQUEST_TARGET_BYTES
 from api.errors import RETRY_AFTER_SECONDS, problem
+from registry.errors import message
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +97,14 @@ def _limiter(config: dict) -> Limiter:
                 key_function=credential_key,
                 scope="credential",
                 exempt_when=lambda: _exempt() or "Authorization" not in request.headers,
-                error_message="Too many requests with this credential.",
+                error_message=message("Too many requests with this credential."),
             ),
             ApplicationLimit(
                 config["RATE_LIMIT_PER_ADDRESS"],
                 key_function=client_address,
                 scope="address",
                 exempt_when=_exempt,
-                error_message="Too many requests from this address.",
+                error_message=message("Too many requests from this address."),
             ),
             # Tested before the request, counted after it when the credential failed: a
             # credential that keeps failing is refused without being looked up again.
@@ -113,7 +114,7 @@ def _limiter(config: dict) -> Limiter:
                 scope="failed-authentication-credential",
                 exempt_when=_not_a_failing_credential,
                 deduct_when=_authentication_failed,
-                error_message="Too many failed authentications with this credential.",
+                error_message=message("Too many failed authentications with this credential."),
             ),
         ],
         headers_enabled=True,
@@ -162,8 +163,12 @@ def _refuse_long_targets() -> Response | None:
     return problem(
         414,
         "uri_too_long",
-        f"The request target (path and query) is {length} bytes; at most "
-        f"{MAX_REQUEST_TARGET_BYTES} are accepted. Send fewer or shorter parameters.",
+        message(
+            "The request target (path and query) is {length} bytes; at most {maximum} are "
+            "accepted. Send fewer or shorter parameters.",
+            length=length,
+            maximum=MAX_REQUEST_TARGET_BYTES,
+        ),
     )
 
 
@@ -194,7 +199,7 @@ def authentication_failed() -> None:
         return
     if over:
         raise TooManyRequests(
-            "Too many failed authentications from this address.",
+            message("Too many failed authentications from this address."),
             retry_after=max(1, math.ceil(reset_at - time.time())),
         )
 

@@ -31,7 +31,7 @@ from flask import Flask, current_app
 
 from registry.access.credentials import Principal
 from registry.catalogue.organizations import organization_by_code
-from registry.errors import Unauthenticated
+from registry.errors import Unauthenticated, message
 from registry.models import ROLES
 
 ALGORITHMS = ("RS256", "ES256", "EdDSA")
@@ -70,7 +70,10 @@ class Issuer:
             if found is None and kid is None and len(self._keys) == 1:
                 found = next(iter(self._keys.values()))
         if found is None:
-            raise TokenRefused("token_key_unknown", f"No key {kid!r} in {self.issuer}'s JWKS.")
+            raise TokenRefused(
+                "token_key_unknown",
+                message("No key {kid} in {issuer}'s JWKS.", kid=repr(kid), issuer=self.issuer),
+            )
         return found
 
     def _refresh(self) -> None:
@@ -84,7 +87,10 @@ class Issuer:
             keys = jwt.PyJWKSet.from_dict(document).keys
         except (OSError, ValueError, jwt.PyJWTError) as error:
             raise TokenRefused(
-                "token_keys_unavailable", f"The keys of {self.issuer} cannot be read: {error}"
+                "token_keys_unavailable",
+                message(
+                    "The keys of {issuer} cannot be read: {error}", issuer=self.issuer, error=error
+                ),
             ) from None
         self._keys = {k.key_id: k for k in keys if k.key_id}
 
@@ -120,12 +126,15 @@ def authenticate(token: str) -> Principal:
         header = jwt.get_unverified_header(token)
         unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as error:
-        raise TokenRefused("token_malformed", f"Not a JWT: {error}") from None
+        raise TokenRefused("token_malformed", message("Not a JWT: {error}", error=error)) from None
     if header.get("alg") not in ALGORITHMS:
-        raise TokenRefused("token_algorithm", f"Algorithm {header.get('alg')!r} is not accepted.")
+        raise TokenRefused(
+            "token_algorithm",
+            message("Algorithm {alg} is not accepted.", alg=repr(header.get("alg"))),
+        )
     issuer = current_app.extensions[EXTENSION].get(unverified.get("iss"))
     if issuer is None:
-        raise TokenRefused("token_issuer", "The token's issuer is not trusted.")
+        raise TokenRefused("token_issuer", message("The token's issuer is not trusted."))
     key = issuer.key(header.get("kid"))
     try:
         claims = jwt.decode(
@@ -138,22 +147,30 @@ def authenticate(token: str) -> Principal:
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
     except jwt.ExpiredSignatureError:
-        raise TokenRefused("token_expired", "The token has expired.") from None
+        raise TokenRefused("token_expired", message("The token has expired.")) from None
     except jwt.ImmatureSignatureError:
-        raise TokenRefused("token_not_yet_valid", "The token is not valid yet (nbf).") from None
+        raise TokenRefused(
+            "token_not_yet_valid", message("The token is not valid yet (nbf).")
+        ) from None
     except jwt.InvalidAudienceError:
-        raise TokenRefused("token_audience", "The token is for another audience.") from None
+        raise TokenRefused(
+            "token_audience", message("The token is for another audience.")
+        ) from None
     except jwt.InvalidIssuerError:
-        raise TokenRefused("token_issuer", "The token's issuer is not trusted.") from None
+        raise TokenRefused("token_issuer", message("The token's issuer is not trusted.")) from None
     except jwt.PyJWTError as error:
-        raise TokenRefused("token_invalid", f"The token does not verify: {error}") from None
+        raise TokenRefused(
+            "token_invalid", message("The token does not verify: {error}", error=error)
+        ) from None
     return _principal(issuer, claims)
 
 
 def _principal(issuer: Issuer, claims: dict[str, Any]) -> Principal:
     role = claims.get(issuer.role_claim)
     if role not in ROLES:
-        raise TokenRefused("token_role", f"Claim {issuer.role_claim} holds no known role.")
+        raise TokenRefused(
+            "token_role", message("Claim {claim} holds no known role.", claim=issuer.role_claim)
+        )
     organization_id = None
     if role == "enterprise":
         code = claims.get(issuer.organization_claim)
@@ -161,7 +178,10 @@ def _principal(issuer: Issuer, claims: dict[str, Any]) -> Principal:
         if organization is None:
             raise TokenRefused(
                 "token_organization",
-                f"Claim {issuer.organization_claim} names no registered organisation.",
+                message(
+                    "Claim {claim} names no registered organisation.",
+                    claim=issuer.organization_claim,
+                ),
             )
         organization_id = organization.id
     person = claims.get(issuer.subject_id_claim) if issuer.subject_id_claim else None

@@ -24,6 +24,7 @@ from api.auth import current_principal
 from api.errors import ApiProblem
 from registry import unit_of_work
 from registry.db import db
+from registry.errors import message
 from registry.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -56,7 +57,7 @@ def _run(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
         raise ApiProblem(
             400,
             "idempotency_key_invalid",
-            "An Idempotency-Key is 1 to 255 visible ASCII characters.",
+            message("An Idempotency-Key is 1 to 255 visible ASCII characters."),
         )
     principal = current_principal()
     digest = _request_hash()
@@ -64,7 +65,7 @@ def _run(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
         raise ApiProblem(
             409,
             "idempotency_in_progress",
-            "A request with this Idempotency-Key is still running.",
+            message("A request with this Idempotency-Key is still running."),
         )
     replay = _replay(principal.credential_id, key, digest)
     if replay is not None:
@@ -129,7 +130,7 @@ def _replay(credential_id: str, key: str, digest: str) -> Response | None:
         raise ApiProblem(
             422,
             "idempotency_key_reused",
-            "This Idempotency-Key was used with another request; use a new key.",
+            message("This Idempotency-Key was used with another request; use a new key."),
         )
     unit_of_work.rollback()
     response = Response(

@@ -37,8 +37,12 @@ class FieldError:
 
 
 class DomainError(Exception):
+    """A broken rule. ``detail`` and ``title`` are English :class:`Message` s (marked for the
+    catalogues), which the HTTP layer says again in the reader's language; ``code`` never
+    changes with the language."""
+
     code = "domain_error"
-    title = "The request breaks a rule of the registry"
+    title = message("The request breaks a rule of the registry")
 
     def __init__(self, detail: str, *, field_errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
@@ -50,7 +54,7 @@ class InvalidInput(DomainError):
     """Well-formed JSON whose values break a rule (a bad CAS RN, an unknown list, ...)."""
 
     code = "validation_failed"
-    title = "Some fields are invalid"
+    title = message("Some fields are invalid")
 
     def __init__(self, field: str, message: str, code: str | None = None) -> None:
         code = code or self.code
@@ -62,17 +66,17 @@ class Unprocessable(DomainError):
     """A well-formed request the registry cannot act on as a whole (each reason listed)."""
 
     code = "unprocessable"
-    title = "The request cannot be carried out"
+    title = message("The request cannot be carried out")
 
 
 class NotFound(DomainError):
     code = "not_found"
-    title = "No such object"
+    title = message("No such object")
 
 
 class Conflict(DomainError):
     code = "conflict"
-    title = "The request conflicts with what is recorded"
+    title = message("The request conflicts with what is recorded")
 
     def __init__(self, detail: str, code: str = "conflict") -> None:
         super().__init__(detail)
@@ -81,9 +85,9 @@ class Conflict(DomainError):
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
-    title = "A valid credential is required"
+    title = message("A valid credential is required")
 
 
 class Forbidden(DomainError):
     code = "forbidden"
-    title = "This credential may not do that"
+    title = message("This credential may not do that")

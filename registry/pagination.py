@@ -13,7 +13,7 @@ from sqlalchemy import Select
 
 from crypto.keys import b64url, b64url_decode
 from registry.db import db
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, message
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -36,10 +36,12 @@ def decode_cursor(cursor: str) -> str:
         value = b64url_decode(cursor).decode("ascii")
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidInput(
-            "cursor", "The cursor is not one this service issued.", "invalid_cursor"
+            "cursor", message("The cursor is not one this service issued."), "invalid_cursor"
         ) from None
     if not value or not value.isalnum():
-        raise InvalidInput("cursor", "The cursor is not one this service issued.", "invalid_cursor")
+        raise InvalidInput(
+            "cursor", message("The cursor is not one this service issued."), "invalid_cursor"
+        )
     return value
 
 
@@ -47,13 +49,19 @@ def check_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput("limit", f"limit must be between 1 and {MAX_LIMIT}.", "invalid_limit")
+        raise InvalidInput(
+            "limit",
+            message("limit must be between 1 and {max_limit}.", max_limit=MAX_LIMIT),
+            "invalid_limit",
+        )
     return limit
 
 
 def _whole_number(value: str) -> int:
     if not value.isdigit() or len(value) > 18:
-        raise InvalidInput("cursor", "The cursor is not one this service issued.", "invalid_cursor")
+        raise InvalidInput(
+            "cursor", message("The cursor is not one this service issued."), "invalid_cursor"
+        )
     return int(value)
 
 

@@ -10,6 +10,10 @@ through ``xml.sax.saxutils`` escaping after characters XML cannot carry (and bid
 which could reorder what a regulator reads) are removed. The document holds only shapes,
 text, ``<title>`` tooltips and arrow markers referenced by local fragment: no script, no
 event handler attributes, no external references, no ``foreignObject``.
+
+Every word it draws (legend, headings, box and link lines, tooltips) is in the language it is
+given (``locale``, from ``?lang=`` or ``Accept-Language`` in the route); event types, lot
+numbers, ids and units are drawn as they are.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
+from flask_babel import force_locale, get_locale, gettext, lazy_gettext, ngettext
+
+from api.i18n import SOURCE_LOCALE
 from api.render.genealogy_layout import (
     BAND_H,
     BOX_PAD,
@@ -27,9 +34,10 @@ from api.render.genealogy_layout import (
     Layout,
     utc,
 )
+from api.words import link_kind_word, status_word
 from registry.custody.history import History
 from registry.custody.quantities import Amount
-from registry.models import Batch, BatchLink, Event, Organization
+from registry.models import Batch, BatchLink, Event, Organization, Substance
 
 # Statuses a regulator should notice at a glance.
 FLAGGED_STATUSES = frozenset({"recalled", "suspended", "lost", "stolen"})
@@ -73,14 +81,25 @@ def render_history_svg(
     history: History,
     organizations: Mapping[str, Organization],
     flagged_links: Collection[tuple[str, str]] | None = None,
+    *,
+    locale: str = SOURCE_LOCALE,
 ) -> str:
     """The genealogy in ``history`` as an SVG document (a ``str``; serve it as UTF-8).
 
     ``organizations`` maps organisation id → Organization for the batches' holders (one
     query in the route); a holder missing from it is drawn as unknown. ``flagged_links``
     are the (parent_id, child_id) links drawn as flagged; by default those whose child has
-    a flagged event in ``history.events`` (``flagged_link_ids``).
+    a flagged event in ``history.events`` (``flagged_link_ids``). The words are in ``locale``.
     """
+    with force_locale(locale):
+        return _render(history, organizations, flagged_links)
+
+
+def _render(
+    history: History,
+    organizations: Mapping[str, Organization],
+    flagged_links: Collection[tuple[str, str]] | None,
+) -> str:
     batches = {b.id: b for b in history.batches}
     batches.setdefault(history.batch.id, history.batch)
     links = sorted(
@@ -95,7 +114,7 @@ def render_history_svg(
     layout = Layout(batches, links, events_of)
     width = max(
         2 * MARGIN + layout.width,
-        2 * MARGIN + _LEGEND_W,
+        2 * MARGIN + _legend_width(),
     )
     header_h = _header_height()
     height = header_h + layout.height + MARGIN
@@ -105,7 +124,7 @@ def render_history_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" font-family="{FONT}" '
         f'font-size="{FONT_SIZE}">\n',
-        f"<title>{_esc('Genealogy of batch ' + history.batch.id)}</title>\n",
+        f"<title>{_esc(gettext('Genealogy of batch %(id)s', id=history.batch.id))}</title>\n",
         _defs(),
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fafafa"/>\n',
     ]
@@ -136,17 +155,32 @@ def render_history_svg(
 # --- drawing -----------------------------------------------------------------------------
 
 _LEGEND = [
-    ("line", KIND_COLOURS["split"], "split: part of a batch kept by the same holder"),
-    ("line", KIND_COLOURS["transfer"], "transfer: shipped to another organisation"),
-    ("line", KIND_COLOURS["transformation"], "transformation: an input of a new product"),
-    ("flagged", FLAGGED_COLOUR, "flagged link: the child batch has a flagged event"),
-    ("", "", "(e.g. a receipt with a discrepancy, a loss, a suspension)"),
-    ("requested", REQUESTED_BAND, "the batch this history was asked for"),
-    ("flagged-box", FLAGGED_COLOUR, "flagged batch: recalled, suspended, lost, stolen,"),
-    ("", "", "or with flagged events"),
+    ("line", KIND_COLOURS["split"], lazy_gettext("split: part of a batch kept by the same holder")),
+    ("line", KIND_COLOURS["transfer"], lazy_gettext("transfer: shipped to another organisation")),
+    (
+        "line",
+        KIND_COLOURS["transformation"],
+        lazy_gettext("transformation: an input of a new product"),
+    ),
+    ("flagged", FLAGGED_COLOUR, lazy_gettext("flagged link: the child batch has a flagged event")),
+    ("", "", lazy_gettext("(e.g. a receipt with a discrepancy, a loss, a suspension)")),
+    ("requested", REQUESTED_BAND, lazy_gettext("the batch this history was asked for")),
+    (
+        "flagged-box",
+        FLAGGED_COLOUR,
+        lazy_gettext("flagged batch: recalled, suspended, lost, stolen,"),
+    ),
+    ("", "", lazy_gettext("or with flagged events")),
 ]
 _LEGEND_ROW = 19
-_LEGEND_W = 470
+_LEGEND_TEXT_X = 62
+_LEGEND_CHAR_W = 7  # an estimate at FONT_SIZE, as _fit's
+
+
+def _legend_width() -> int:
+    """Wide enough for the longest legend line in this language (at least 470)."""
+    longest = max(len(str(label)) for _, _, label in _LEGEND)
+    return max(470, _LEGEND_TEXT_X + longest * _LEGEND_CHAR_W)
 
 
 def _header_height() -> int:
@@ -156,10 +190,15 @@ def _header_height() -> int:
 def _header(history: History, batch_count: int, link_count: int, width: int) -> list[str]:
     batch = history.batch
     room = (width - 2 * MARGIN) // int(TITLE_SIZE * 0.62)
-    title = _fit(f"Genealogy of lot {_clean(batch.lot_number)}", room)
-    summary = (
-        f"Batch {batch.id} · {batch_count} batch{'es' if batch_count != 1 else ''}, "
-        f"{link_count} link{'s' if link_count != 1 else ''} · times in UTC"
+    title = _fit(gettext("Genealogy of lot %(lot)s", lot=_clean(batch.lot_number)), room)
+    summary = " · ".join(
+        [
+            gettext("Batch %(id)s", id=batch.id),
+            ngettext("%(num)d batch", "%(num)d batches", batch_count)
+            + ", "
+            + ngettext("%(num)d link", "%(num)d links", link_count),
+            gettext("times in UTC"),
+        ]
     )
     out = [
         _text(MARGIN, 32, title, size=TITLE_SIZE, weight="bold"),
@@ -187,7 +226,7 @@ def _header(history: History, batch_count: int, link_count: int, width: int) -> 
                 f'<rect x="{MARGIN}" y="{mid - 7}" width="50" height="14" fill="{BOX_FILL}" '
                 f'stroke="{colour}" stroke-width="3"/>\n'
             )
-        out.append(_text(MARGIN + 62, mid + 4, label))
+        out.append(_text(MARGIN + _LEGEND_TEXT_X, mid + 4, str(label)))
         y += _LEGEND_ROW
     return out
 
@@ -248,16 +287,23 @@ def _link(
     style = ' stroke-width="2.5" stroke-dasharray="8 4"' if flagged else ' stroke-width="1.6"'
     amount = _amount(parent.dimension, link.quantity_micro, parent.unit)
     when, note = _link_date_and_note(link, child, events_of)
-    lines = [f"{'⚠ ' if flagged else ''}{_clean(link.kind)} · {amount}", when]
+    kind = link_kind_word(_clean(link.kind))
+    lines = [f"{'⚠ ' if flagged else ''}{kind} · {amount}", when]
     if flagged:
         lines.append(note)
     label_x = max(cx - STUB + 6, px + pw + 6)
     end_y = layout.in_y[(chain[-2], chain[-1])]
-    title = (
-        f"{_clean(link.kind)} of {amount} from lot {_clean(parent.lot_number)} "
-        f"({parent.id}) to lot {_clean(child.lot_number)} ({child.id}); {when}"
-        + (f"; FLAGGED: {note}" if flagged else "")
-    )
+    title = gettext(
+        "%(kind)s of %(amount)s from lot %(parent_lot)s (%(parent_id)s) to lot %(child_lot)s "
+        "(%(child_id)s); %(when)s",
+        kind=kind,
+        amount=amount,
+        parent_lot=_clean(parent.lot_number),
+        parent_id=parent.id,
+        child_lot=_clean(child.lot_number),
+        child_id=child.id,
+        when=when,
+    ) + (gettext("; FLAGGED: %(note)s", note=note) if flagged else "")
     room = (STUB - 20) // int(LABEL_SIZE * 0.62)
     label = [
         _text(label_x, end_y - 6, _fit(lines[0], room), size=LABEL_SIZE, fill=colour, weight="bold")
@@ -288,18 +334,21 @@ def _link_date_and_note(
     found = events_of.get(child.id, [])
     received = next((e for e in found if e.type == "received"), None)
     if link.kind == "transfer" and received is not None:
-        when = f"received {_when(received.recorded_at)}"
+        when = gettext("received %(when)s", when=_when(received.recorded_at))
     elif link.kind == "transfer":
-        when = f"shipped {_when(child.created_at)}"
+        when = gettext("shipped %(when)s", when=_when(child.created_at))
     else:
         when = _when(child.created_at)
-    note = "flagged events: " + ", ".join(_unique(e.type for e in found if e.flagged))
+    note = gettext(
+        "flagged events: %(types)s", types=", ".join(_unique(e.type for e in found if e.flagged))
+    )
     if received is not None and received.flagged:
         discrepancy = (received.details or {}).get("discrepancy")
         if isinstance(discrepancy, dict) and {"value", "unit"} <= set(discrepancy):
-            note = f"receipt discrepancy {discrepancy['value']} {discrepancy['unit']}"
+            amount = f"{discrepancy['value']} {discrepancy['unit']}"
+            note = gettext("receipt discrepancy %(amount)s", amount=amount)
         else:
-            note = "receipt discrepancy"
+            note = gettext("receipt discrepancy")
     return when, _clean(note)
 
 
@@ -314,29 +363,43 @@ def _box(
 ) -> str:
     x, y, w, h = place
     room = (w - 2 * BOX_PAD) // int(FONT_SIZE * 0.62)
-    substance = _clean(batch.substance.name) if batch.substance is not None else "unknown"
-    cas = f" (CAS {_clean(batch.cas_rn)})" if batch.cas_rn else " (no CAS RN)"
+    substance = (
+        _clean(_substance_name(batch.substance))
+        if batch.substance is not None
+        else gettext("unknown")
+    )
+    cas = f" (CAS {_clean(batch.cas_rn)})" if batch.cas_rn else " " + gettext("(no CAS RN)")
     now = _amount(batch.dimension, batch.quantity_micro, batch.unit)
     initial = _amount(batch.dimension, batch.initial_quantity_micro, batch.unit)
-    holder_name = _clean(holder.name) if holder else f"unknown ({batch.holder_organization_id})"
-    code = _clean(holder.enterprise_code) if holder else "unknown"
+    holder_name = (
+        _clean(holder.name)
+        if holder
+        else gettext("unknown (%(id)s)", id=batch.holder_organization_id)
+    )
+    code = _clean(holder.enterprise_code) if holder else gettext("unknown")
     lines: list[tuple[str, str, str | None]] = [
         (_fit(substance, room - len(cas)) + cas, INK, None),
-        (f"Quantity now: {now}", INK, "bold"),
-        (f"Initial quantity: {initial}", INK, None),
+        (gettext("Quantity now: %(quantity)s", quantity=now), INK, "bold"),
+        (gettext("Initial quantity: %(quantity)s", quantity=initial), INK, None),
         (
-            f"Status: {_clean(batch.status)}",
+            gettext("Status: %(status)s", status=status_word(_clean(batch.status))),
             FLAGGED_COLOUR if batch.status in FLAGGED_STATUSES else INK,
             "bold",
         ),
-        (f"Holder: {holder_name}", INK, None),
-        (f"Enterprise code: {code}", MUTED, None),
-        (f"Created: {_when(batch.created_at)}", MUTED, None),
+        (gettext("Holder: %(name)s", name=holder_name), INK, None),
+        (gettext("Enterprise code: %(code)s", code=code), MUTED, None),
+        (gettext("Created: %(when)s", when=_when(batch.created_at)), MUTED, None),
         # Splits and shipments keep their parent's lot number: the id tells them apart.
-        (f"Batch ID: {batch.id}", MUTED, None),
+        (gettext("Batch ID: %(id)s", id=batch.id), MUTED, None),
     ]
     if flagged_types:
-        lines.append(("⚠ Flagged: " + ", ".join(flagged_types), FLAGGED_COLOUR, "bold"))
+        lines.append(
+            (
+                "⚠ " + gettext("Flagged: %(types)s", types=", ".join(flagged_types)),
+                FLAGGED_COLOUR,
+                "bold",
+            )
+        )
     fill, band = (REQUESTED_FILL, REQUESTED_BAND) if requested else (BOX_FILL, BOX_BAND)
     stroke = (
         f'stroke="{FLAGGED_COLOUR}" stroke-width="3"'
@@ -348,7 +411,8 @@ def _box(
     )
     lot = _clean(batch.lot_number)
     title = "\n".join(
-        [f"Lot {lot} (batch {batch.id})", f"{substance}{cas}"] + [text for text, _, _ in lines[1:]]
+        [gettext("Lot %(lot)s (batch %(id)s)", lot=lot, id=batch.id), f"{substance}{cas}"]
+        + [text for text, _, _ in lines[1:]]
     )
     out = [
         f"<g class={quoteattr(classes)} id={quoteattr(f'batch-{batch.id}')}>",
@@ -359,20 +423,27 @@ def _box(
         _text(
             x + BOX_PAD,
             y + 19,
-            _fit(f"Lot {lot}", room - (13 if requested else 2)),
+            _fit(gettext("Lot %(lot)s", lot=lot), room - (13 if requested else 2)),
             size=13,
             weight="bold",
         ),
     ]
     if requested:
         out.append(
-            _text(x + w - BOX_PAD, y + 18, "REQUESTED", size=10, weight="bold", anchor="end")
+            _text(
+                x + w - BOX_PAD, y + 18, gettext("REQUESTED"), size=10, weight="bold", anchor="end"
+            )
         )
     for i, (text, colour, weight) in enumerate(lines):
         baseline = y + BAND_H + 15 + i * LINE_H
         out.append(_text(x + BOX_PAD, baseline, _fit(text, room), fill=colour, weight=weight))
     out.append("</g>\n")
     return "".join(out)
+
+
+def _substance_name(substance: Substance) -> str:
+    """The substance's name in the drawing's language, else its English name."""
+    return (substance.names or {}).get(str(get_locale())) or substance.name
 
 
 # --- text --------------------------------------------------------------------------------
@@ -421,7 +492,7 @@ def _amount(dimension: str, micro: int, unit: str) -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown date"
+    return utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else gettext("unknown date")
 
 
 def _unique(items: Iterable[str]) -> list[str]:

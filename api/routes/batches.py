@@ -9,6 +9,7 @@ from flask import Blueprint, Response
 from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json, load_query
+from api.i18n import select_locale
 from api.render.genealogy_svg import render_history_svg
 from api.schemas.batches import (
     AdjustmentIn,
@@ -19,6 +20,7 @@ from api.schemas.batches import (
     DisposeIn,
     ExportIn,
     HistoryQuery,
+    HistorySvgQuery,
     IncidentIn,
     InspectionIn,
     ReasonIn,
@@ -98,9 +100,9 @@ def batch_history(batch_id: str):
 @requires_roles(*READERS)
 @audited("batch.history", "batch_id")
 def batch_history_svg(batch_id: str):
-    query = load_query(HistoryQuery())
+    query = load_query(HistorySvgQuery())
     found = history.history(batch_id, query["direction"], current_principal())
-    svg = render_history_svg(found, history.holders(found))
+    svg = render_history_svg(found, history.holders(found), locale=select_locale())
     # An SVG opened directly is a document: api.headers gives it the pages' strict policy.
     return Response(svg, mimetype="image/svg+xml")
 

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 
 import jwt
+from babel import Locale
 from flask import Blueprint, Response, render_template, request
 from marshmallow import fields, validate
 
 from api.bodies import load_json
 from api.errors import validation_failed
+from api.i18n import available_locales, select_locale
 from api.schemas.common import StrictSchema
-from registry.errors import FieldError
+from api.words import status_word
+from registry.catalogue import ghs
+from registry.errors import FieldError, message
 from registry.labels import verification
 from registry.signing import kid_text, signer
 
@@ -29,6 +37,69 @@ MAX_PAGE_TOKEN_LENGTH = 600
 # recommends. It tells a verification record from any other JWT this registry's keys could
 # sign (an access token, say), so one cannot be passed off as the other.
 SIGNED_RESULT_TYPE = "vnd.chemtrace.verification+jwt"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    name: str  # in its own language: "English", "Tiếng Việt"
+
+
+@dataclass(frozen=True)
+class PageWords:
+    """What the verification page says beyond the answer, in the reader's language."""
+
+    locale: str
+    languages: list[Language]
+    checked: str  # when, for a person: "2026-12-02 18:30:19 UTC"
+    substance_name: str = ""
+    status: str = ""
+    signal_word: str | None = None
+    hazards: tuple[tuple[str, str], ...] = ()  # (H-code, its text)
+    pictograms: tuple[str, ...] = ()  # "GHS02 Flame"
+
+
+def page_words(result: verification.Verification) -> PageWords:
+    locale = select_locale()
+    languages = [Language(code, _own_name(code)) for code in available_locales()]
+    checked = datetime.fromisoformat(result.checked_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if result.batch is None:
+        return PageWords(locale, languages, checked)
+    facts, batch = result.substance, result.batch
+    return PageWords(
+        locale,
+        languages,
+        checked,
+        substance_name=(facts.names.get(locale) if facts else None) or batch["substance_name"],
+        status=status_word(batch["status"]),
+        signal_word=(
+            _ghs_text(ghs.signal_word_text, facts.signal_word, locale) or facts.signal_word
+        )
+        if facts and facts.signal_word
+        else None,
+        hazards=tuple(
+            (code, _ghs_text(ghs.hazard_text, code, locale))
+            for code in (facts.hazard_statements if facts else ())
+        ),
+        pictograms=tuple(
+            f"{code} {_ghs_text(ghs.pictogram_name, code, locale)}".strip()
+            for code in batch["ghs_pictograms"]
+        ),
+    )
+
+
+def _ghs_text(lookup: Callable[[str, str], str], code: str, locale: str) -> str:
+    # A code the tables do not carry (an old row, a combined statement): the code alone.
+    try:
+        return lookup(code, locale)
+    except KeyError:
+        return ""
+
+
+@cache
+def _own_name(code: str) -> str:
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
 
 
 class VerifyIn(StrictSchema):
@@ -69,14 +140,14 @@ def verify():
 def verification_page(token: str):
     if len(token) > MAX_PAGE_TOKEN_LENGTH:
         raise validation_failed(
-            [FieldError("token", "Longer than any label token.", "invalid_field")]
+            [FieldError("token", message("Longer than any label token."), "invalid_field")]
         )
     result = verification.verify(token)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
         "application/json"
     ):
         return signed_answer(result)
-    html = render_template("verify.html", result=result)
+    html = render_template("verify.html", result=result, page=page_words(result))
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     return response

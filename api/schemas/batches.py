@@ -188,6 +188,11 @@ class HistoryQuery(StrictSchema):
     )
 
 
+class HistorySvgQuery(HistoryQuery):
+    # The drawing's language (api.i18n reads it): one not shipped falls back, never refused.
+    lang = fields.String(load_default=None)
+
+
 # --- representations ---------------------------------------------------------------
 
 

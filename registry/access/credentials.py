@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from registry.catalogue.organizations import get_organization
 from registry.db import db, new_id, utcnow
-from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated, message
 from registry.models import ROLES, ApiKey
 from registry.pagination import Page, paginate
 
@@ -41,16 +41,22 @@ def issue_api_key(
     role: str, organization_id: str | None = None, name: str | None = None
 ) -> IssuedKey:
     if role not in ROLES:
-        raise InvalidInput("role", f"role must be one of {', '.join(ROLES)}.", "role_invalid")
+        raise InvalidInput(
+            "role", message("role must be one of {roles}.", roles=", ".join(ROLES)), "role_invalid"
+        )
     if role == "enterprise":
         if organization_id is None:
             raise InvalidInput(
-                "organization_id", "An enterprise key belongs to one organisation.", "org_required"
+                "organization_id",
+                message("An enterprise key belongs to one organisation."),
+                "org_required",
             )
         get_organization(organization_id)
     elif organization_id is not None:
         raise InvalidInput(
-            "organization_id", "Only enterprise keys belong to an organisation.", "org_not_allowed"
+            "organization_id",
+            message("Only enterprise keys belong to an organisation."),
+            "org_not_allowed",
         )
     key_id = new_id().lower()
     secret = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
@@ -70,15 +76,15 @@ def authenticate(presented: str) -> Principal:
     """The principal behind a presented key, or ``Unauthenticated``."""
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 26:
-        raise Unauthenticated("The API key is malformed.")
+        raise Unauthenticated(message("The API key is malformed."))
     api_key = db.session.get(ApiKey, parts[1].upper())
     # Hash even when the id is unknown, so timing does not tell which ids exist.
     presented_hash = _hash(presented)
     stored_hash = api_key.key_hash if api_key is not None else "0" * 64
     if not hmac.compare_digest(presented_hash, stored_hash) or api_key is None:
-        raise Unauthenticated("The API key is not valid.")
+        raise Unauthenticated(message("The API key is not valid."))
     if api_key.revoked_at is not None:
-        raise Unauthenticated("The API key has been revoked.")
+        raise Unauthenticated(message("The API key has been revoked."))
     return Principal(api_key.id, api_key.role, api_key.organization_id)
 
 
@@ -92,7 +98,7 @@ def revoke_api_key(key_id: str, *, allow_last_admin: bool = False) -> ApiKey:
     """
     api_key = db.session.get(ApiKey, key_id)
     if api_key is None:
-        raise NotFound(f"No API key {key_id}.")
+        raise NotFound(message("No API key {key_id}.", key_id=key_id))
     if api_key.revoked_at is None:
         if api_key.role == "admin" and not allow_last_admin:
             _refuse_revoking_the_last_admin_key(api_key)
@@ -113,8 +119,11 @@ def _refuse_revoking_the_last_admin_key(api_key: ApiKey) -> None:
     # once are serialised and the second sees the first's revocation; SQLite has one writer.
     if active_admin_key_ids(lock=True) <= {api_key.id}:
         raise Conflict(
-            f"API key {api_key.id} is the last active admin key; revoking it would leave no "
-            "admin able to use the API. Issue another admin key first.",
+            message(
+                "API key {key_id} is the last active admin key; revoking it would leave no "
+                "admin able to use the API. Issue another admin key first.",
+                key_id=api_key.id,
+            ),
             code="last_admin_key",
         )
 

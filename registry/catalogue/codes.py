@@ -31,11 +31,15 @@ def parse_cas_rn(value: object, field: str = "cas_rn") -> str:
     if not isinstance(value, str) or not CAS_RN_PATTERN.fullmatch(value):
         raise InvalidInput(
             field,
-            "A CAS RN has the canonical form NNNNNNN-NN-N (2 to 7 digits, no leading zero).",
+            message(
+                "A CAS RN has the canonical form NNNNNNN-NN-N (2 to 7 digits, no leading zero)."
+            ),
             "cas_invalid",
         )
     if not casrn.is_valid(value):
-        raise InvalidInput(field, f"{value} fails the CAS RN check digit.", "cas_invalid")
+        raise InvalidInput(
+            field, message("{value} fails the CAS RN check digit.", value=value), "cas_invalid"
+        )
     return value
 
 
@@ -47,7 +51,7 @@ def parse_enterprise_code(value: object, field: str = "enterprise_code") -> str:
     if not isinstance(value, str) or not ENTERPRISE_CODE_PATTERN.fullmatch(value):
         raise InvalidInput(
             field,
-            "An enterprise code is 10 digits, or 13 digits with a 3-digit branch suffix.",
+            message("An enterprise code is 10 digits, or 13 digits with a 3-digit branch suffix."),
             "enterprise_code_invalid",
         )
     try:
@@ -55,14 +59,18 @@ def parse_enterprise_code(value: object, field: str = "enterprise_code") -> str:
     except ValidationError as exc:
         raise InvalidInput(
             field,
-            f"{value} is not a valid enterprise code: {exc.message}",
+            message(
+                "{value} is not a valid enterprise code: {reason}", value=value, reason=exc.message
+            ),
             "enterprise_code_invalid",
         ) from None
 
 
 def parse_un_number(value: object, field: str = "un_number") -> str:
     if not isinstance(value, str) or not UN_NUMBER_PATTERN.fullmatch(value) or value == "0000":
-        raise InvalidInput(field, "A UN number is 4 digits, for example 1715.", "un_number_invalid")
+        raise InvalidInput(
+            field, message("A UN number is 4 digits, for example 1715."), "un_number_invalid"
+        )
     return value
 
 

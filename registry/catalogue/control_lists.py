@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from registry.db import db
-from registry.errors import Conflict, InvalidInput
+from registry.errors import Conflict, InvalidInput, message
 from registry.models import ControlList
 
 # Names and jurisdictions of the lists the seed catalogue refers to. Lists not named here
@@ -30,7 +30,11 @@ KNOWN_LISTS: dict[str, tuple[str, str]] = {
 def get(code: object, field: str = "control_list") -> ControlList:
     control_list = db.session.get(ControlList, code) if isinstance(code, str) else None
     if control_list is None:
-        raise InvalidInput(field, f"{code!r} is not a known control list.", "unknown_control_list")
+        raise InvalidInput(
+            field,
+            message("{code} is not a known control list.", code=repr(code)),
+            "unknown_control_list",
+        )
     return control_list
 
 
@@ -40,7 +44,9 @@ def all_lists() -> list[ControlList]:
 
 def create(code: str, jurisdiction: str, name: str) -> ControlList:
     if db.session.get(ControlList, code) is not None:
-        raise Conflict(f"Control list {code} already exists.", "control_list_exists")
+        raise Conflict(
+            message("Control list {code} already exists.", code=code), "control_list_exists"
+        )
     control_list = ControlList(code=code, jurisdiction=jurisdiction, name=name)
     db.session.add(control_list)
     db.session.flush()

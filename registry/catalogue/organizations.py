@@ -11,7 +11,7 @@ from stdnum import ean
 from registry.catalogue import control_lists
 from registry.catalogue.codes import CAS_RN_PATTERN, parse_cas_rn, parse_enterprise_code
 from registry.db import db
-from registry.errors import Conflict, InvalidInput, NotFound
+from registry.errors import Conflict, InvalidInput, NotFound, message
 from registry.models import Facility, Licence, Organization
 from registry.pagination import Page, paginate
 
@@ -22,7 +22,9 @@ def create_organization(
     code = parse_enterprise_code(enterprise_code)
     if db.session.scalar(select(Organization.id).where(Organization.enterprise_code == code)):
         raise Conflict(
-            f"An organisation with enterprise code {code} is already registered.",
+            message(
+                "An organisation with enterprise code {code} is already registered.", code=code
+            ),
             "organization_exists",
         )
     organization = Organization(name=name, enterprise_code=code, address=address)
@@ -34,7 +36,9 @@ def create_organization(
 def get_organization(organization_id: str) -> Organization:
     organization = db.session.get(Organization, organization_id)
     if organization is None:
-        raise NotFound(f"No organisation {organization_id}.")
+        raise NotFound(
+            message("No organisation {organization_id}.", organization_id=organization_id)
+        )
     return organization
 
 
@@ -57,7 +61,9 @@ def add_facility(organization_id: str, name: str, address: str, gln: str | None 
     organization = get_organization(organization_id)
     # A GLN is a 13-digit GS1 key with the EAN-13 check digit.
     if gln is not None and not (len(gln) == 13 and gln.isdigit() and ean.is_valid(gln)):
-        raise InvalidInput("gln", "A GLN is 13 digits with a valid GS1 check digit.", "gln_invalid")
+        raise InvalidInput(
+            "gln", message("A GLN is 13 digits with a valid GS1 check digit."), "gln_invalid"
+        )
     facility = Facility(organization=organization, name=name, address=address, gln=gln)
     db.session.add(facility)
     db.session.flush()
@@ -78,10 +84,12 @@ def grant_licence(organization_id: str, terms: LicenceTerms) -> Licence:
     organization = get_organization(organization_id)
     if terms.valid_until < terms.valid_from:
         raise InvalidInput(
-            "valid_until", "A licence cannot end before it starts.", "validity_invalid"
+            "valid_until", message("A licence cannot end before it starts."), "validity_invalid"
         )
     if not terms.covers:
-        raise InvalidInput("covers", "A licence must cover at least one list or substance.")
+        raise InvalidInput(
+            "covers", message("A licence must cover at least one list or substance.")
+        )
     covers: list[str] = []
     for position, item in enumerate(terms.covers):
         field = f"covers.{position}"

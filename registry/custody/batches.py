@@ -21,7 +21,7 @@ from registry.custody.quantities import (
     pure_grams,
 )
 from registry.db import db, new_id
-from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.errors import Forbidden, InvalidInput, NotFound, message
 from registry.labels.issuing import issue_identifiers
 from registry.ledger import events
 from registry.models import Batch, Container, Event, Facility, Substance
@@ -67,7 +67,9 @@ def register_many(specs: list[BatchSpec], actor: Principal) -> list[Outcome]:
     events and labels recorded in item order, to be inserted together at commit.
     """
     if not 1 <= len(specs) <= MAX_BULK:
-        raise InvalidInput("items", f"Send 1 to {MAX_BULK} items.", "bulk_size")
+        raise InvalidInput(
+            "items", message("Send 1 to {max_bulk} items.", max_bulk=MAX_BULK), "bulk_size"
+        )
     looked_up: dict[tuple[str, str], Any] = {}  # substances and facilities, once each
     with db.session.no_autoflush:
         built = [_new_batch(spec, actor, f"items.{i}.", looked_up) for i, spec in enumerate(specs)]
@@ -84,7 +86,7 @@ def _new_batch(
 ) -> tuple[Batch, list[str]]:
     """Check ``spec`` and add its batch (with containers) to the session; no events yet."""
     if actor.role != "enterprise" or actor.organization_id is None:
-        raise Forbidden("Only an enterprise registers batches.")
+        raise Forbidden(message("Only an enterprise registers batches."))
     cas_rn = parse_cas_rn(spec.cas_rn, f"{prefix}cas_rn")
     if ("substance", cas_rn) not in looked_up:
         looked_up[("substance", cas_rn)] = db.session.scalar(
@@ -93,7 +95,9 @@ def _new_batch(
     substance = looked_up[("substance", cas_rn)]
     if substance is None:
         raise InvalidInput(
-            f"{prefix}cas_rn", f"{cas_rn} is not in the substance catalogue.", "substance_unknown"
+            f"{prefix}cas_rn",
+            message("{cas_rn} is not in the substance catalogue.", cas_rn=cas_rn),
+            "substance_unknown",
         )
     amount, unit = parse_quantity(spec.quantity, f"{prefix}quantity")
     concentration = (
@@ -114,7 +118,9 @@ def _new_batch(
     origin_kind, origin_document = _origin(spec.origin, f"{prefix}origin")
     if spec.manufactured_on and spec.expires_on and spec.expires_on < spec.manufactured_on:
         raise InvalidInput(
-            f"{prefix}expires_on", "A batch cannot expire before it is made.", "dates_invalid"
+            f"{prefix}expires_on",
+            message("A batch cannot expire before it is made."),
+            "dates_invalid",
         )
     serials = _serials(spec.containers, prefix)
     batch = new_batch(
@@ -208,7 +214,7 @@ def own_facility(facility_id: str, organization_id: str, field_name: str) -> Fac
     facility = db.session.get(Facility, facility_id)
     if facility is None or facility.organization_id != organization_id:
         raise InvalidInput(
-            field_name, "No facility of your organisation has that id.", "facility_unknown"
+            field_name, message("No facility of your organisation has that id."), "facility_unknown"
         )
     return facility
 
@@ -218,7 +224,7 @@ def _origin(origin: dict[str, Any], field_name: str) -> tuple[str, str | None]:
     if kind == "imported" and not document:
         raise InvalidInput(
             f"{field_name}.document",
-            "An import names its customs declaration or import licence.",
+            message("An import names its customs declaration or import licence."),
             "import_document_required",
         )
     return kind, document
@@ -230,13 +236,18 @@ def _serials(containers: int | list[str] | None, prefix: str) -> list[str]:
     if isinstance(containers, int):
         if not 1 <= containers <= MAX_CONTAINERS:
             raise InvalidInput(
-                f"{prefix}containers", f"1 to {MAX_CONTAINERS} containers.", "containers_invalid"
+                f"{prefix}containers",
+                message("1 to {max_containers} containers.", max_containers=MAX_CONTAINERS),
+                "containers_invalid",
             )
         return [f"{n:04d}" for n in range(1, containers + 1)]
     if len(set(containers)) != len(containers) or not 1 <= len(containers) <= MAX_CONTAINERS:
         raise InvalidInput(
             f"{prefix}containers",
-            f"1 to {MAX_CONTAINERS} container serials, each different.",
+            message(
+                "1 to {max_containers} container serials, each different.",
+                max_containers=MAX_CONTAINERS,
+            ),
             "containers_invalid",
         )
     return list(containers)
@@ -251,7 +262,7 @@ def visible_batch(batch_id: str, viewer: Principal) -> Batch:
     if batch is None or (
         viewer.role == "enterprise" and batch.holder_organization_id != viewer.organization_id
     ):
-        raise NotFound(f"No batch {batch_id}.")
+        raise NotFound(message("No batch {batch_id}.", batch_id=batch_id))
     return batch
 
 
@@ -259,7 +270,7 @@ def held_batch(batch_id: str, actor: Principal) -> Batch:
     """The batch, if ``actor`` is the enterprise holding it; anyone else gets not found."""
     batch = db.session.get(Batch, batch_id)
     if batch is None or batch.holder_organization_id != actor.organization_id:
-        raise NotFound(f"No batch {batch_id}.")
+        raise NotFound(message("No batch {batch_id}.", batch_id=batch_id))
     return batch
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from registry.access.credentials import Principal
 from registry.custody.batches import visible_batch
 from registry.db import db
-from registry.errors import NotFound
+from registry.errors import NotFound, message
 from registry.ledger import events
 from registry.models import Batch, BatchLink, Event, Organization, Transfer
 
@@ -88,7 +88,7 @@ def _viewable(batch_id: str, viewer: Principal) -> Batch:
         return visible_batch(batch_id, viewer)
     batch = db.session.get(Batch, batch_id)
     if batch is None:
-        raise NotFound(f"No batch {batch_id}.")
+        raise NotFound(message("No batch {batch_id}.", batch_id=batch_id))
     if batch.holder_organization_id == viewer.organization_id:
         return batch
     held_before = db.session.scalar(
@@ -105,5 +105,5 @@ def _viewable(batch_id: str, viewer: Principal) -> Batch:
         )
     )
     if not held_before:
-        raise NotFound(f"No batch {batch_id}.")
+        raise NotFound(message("No batch {batch_id}.", batch_id=batch_id))
     return batch

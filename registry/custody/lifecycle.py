@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from registry.db import db
-from registry.errors import Conflict, NotFound
+from registry.errors import Conflict, NotFound, message
 from registry.models import Batch
 
 BIGINT_MAX = 2**63 - 1
@@ -51,14 +51,23 @@ class StateConflict(Conflict):
     def __init__(self, batch: Batch, operation: str) -> None:
         allowed = ", ".join(sorted(ALLOWED_FROM[operation]))
         super().__init__(
-            f"Batch {batch.id} is {batch.status}; {operation} is allowed only when {allowed}.",
+            message(
+                "Batch {batch_id} is {status}; {operation} is allowed only when {allowed}.",
+                batch_id=batch.id,
+                status=batch.status,
+                operation=operation,
+                allowed=allowed,
+            ),
             "state_conflict",
         )
 
 
 class InsufficientQuantity(Conflict):
     def __init__(self, batch: Batch) -> None:
-        super().__init__(f"Batch {batch.id} does not hold that much.", "insufficient_quantity")
+        super().__init__(
+            message("Batch {batch_id} does not hold that much.", batch_id=batch.id),
+            "insufficient_quantity",
+        )
 
 
 def check_allowed(batch: Batch, operation: str) -> None:
@@ -71,7 +80,7 @@ def lock(batch_id: str) -> Batch:
     PostgreSQL; SQLite write transactions are already exclusive)."""
     batch = db.session.get(Batch, batch_id, with_for_update={"of": Batch}, populate_existing=True)
     if batch is None:
-        raise NotFound(f"No batch {batch_id}.")
+        raise NotFound(message("No batch {batch_id}.", batch_id=batch_id))
     return batch
 
 

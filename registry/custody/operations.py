@@ -18,7 +18,7 @@ from registry.custody.history import descendant_ids
 from registry.custody.outcome import Outcome
 from registry.custody.quantities import MAX_MICRO, Amount, in_dimension, parse_quantity
 from registry.db import db
-from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.errors import Forbidden, InvalidInput, NotFound, message
 from registry.labels.issuing import issue_identifiers
 from registry.ledger import events
 from registry.models import Batch, BatchLink
@@ -35,7 +35,7 @@ def amount_for(batch: Batch, quantity: Any, field: str = "quantity", **kwargs: A
     converted = in_dimension(amount, batch.dimension, density_of(batch), field)
     if abs(converted.micro) > MAX_MICRO:  # through a density; it must still fit 64 bits
         raise InvalidInput(
-            f"{field}.value", "The quantity is implausibly large.", "quantity_invalid"
+            f"{field}.value", message("The quantity is implausibly large."), "quantity_invalid"
         )
     return converted
 
@@ -44,7 +44,7 @@ def split(batch_id: str, parts: list[Any], actor: Principal) -> tuple[Batch, lis
     parent = held_batch(batch_id, actor)
     lifecycle.check_allowed(parent, "split")
     if not 1 <= len(parts) <= 100:
-        raise InvalidInput("parts", "Split into 1 to 100 parts.", "parts_invalid")
+        raise InvalidInput("parts", message("Split into 1 to 100 parts."), "parts_invalid")
     amounts = [amount_for(parent, part, f"parts.{i}") for i, part in enumerate(parts)]
     total = sum(a.micro for a in amounts)
     lifecycle.take(parent, total, "split")
@@ -155,8 +155,8 @@ def recall(batch_id: str, reason: str, actor: Principal) -> Outcome:
     is_authority = actor.role in ("regulator", "admin")
     if not is_authority and actor.organization_id != batch.producer_organization_id:
         if actor.organization_id == batch.holder_organization_id:
-            raise Forbidden("Only the producer or a regulator may recall a batch.")
-        raise NotFound(f"No batch {batch_id}.")
+            raise Forbidden(message("Only the producer or a regulator may recall a batch."))
+        raise NotFound(message("No batch {batch_id}.", batch_id=batch_id))
     lifecycle.set_status(batch, "recall", "recalled")
     # Every batch row this recall changes is locked before the first event claims the
     # ledger's lock, as other writes take theirs, so that they queue rather than deadlock.
@@ -195,7 +195,7 @@ def _live_descendants(batch_id: str) -> list[Batch]:
 def regulate(batch_id: str, operation: str, reason: str, actor: Principal) -> Outcome:
     """Suspend (nothing moves) or release a batch; regulators only."""
     if actor.role not in ("regulator", "admin"):
-        raise Forbidden("Only a regulator suspends or releases batches.")
+        raise Forbidden(message("Only a regulator suspends or releases batches."))
     batch = lifecycle.lock(batch_id)
     if operation == "suspend":
         lifecycle.set_status(batch, "suspend", "suspended")
@@ -213,7 +213,7 @@ def inspect(
 ) -> Outcome:
     batch = db.session.get(Batch, batch_id)
     if batch is None:
-        raise NotFound(f"No batch {batch_id}.")
+        raise NotFound(message("No batch {batch_id}.", batch_id=batch_id))
     details: dict[str, Any] = {"result": result, "notes": notes}
     if observed is not None:
         amount = amount_for(batch, observed, "observed_quantity", allow_zero=True)
@@ -232,7 +232,7 @@ def adjust(batch_id: str, quantity: Any, reason: str, actor: Principal) -> Outco
     delta = amount_for(batch, quantity, signed=True)
     if batch.quantity_micro + delta.micro > MAX_MICRO:
         raise InvalidInput(
-            "quantity.value", "The batch would be implausibly large.", "quantity_invalid"
+            "quantity.value", message("The batch would be implausibly large."), "quantity_invalid"
         )
     if delta.micro < 0:
         lifecycle.take(batch, -delta.micro, "adjust", empties_to="depleted")

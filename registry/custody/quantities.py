@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
 
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, message
 
 MASS = "mass"
 VOLUME = "volume"
@@ -87,47 +87,62 @@ def parse_quantity(
     if not isinstance(data, dict) or set(data) != {"value", "unit"}:
         raise InvalidInput(
             field,
-            'A quantity is {"value": "<decimal string>", "unit": "<unit>"}.',
+            message(
+                "A quantity is {shape}.", shape='{"value": "<decimal string>", "unit": "<unit>"}'
+            ),
             "quantity_invalid",
         )
     value, unit = data["value"], data["unit"]
     if not isinstance(unit, str) or unit not in UNITS:
         raise InvalidInput(
-            f"{field}.unit", f"unit must be one of {', '.join(UNITS)}.", "unit_invalid"
+            f"{field}.unit",
+            message("unit must be one of {units}.", units=", ".join(UNITS)),
+            "unit_invalid",
         )
     if not isinstance(value, str) or not _VALUE.fullmatch(value):
         raise InvalidInput(
             f"{field}.value",
-            'value is a decimal string such as "1250.5" (never a JSON number).',
+            message('value is a decimal string such as "1250.5" (never a JSON number).'),
             "quantity_invalid",
         )
     if value.startswith("-") and not signed:
-        raise InvalidInput(f"{field}.value", "The quantity must be positive.", "quantity_invalid")
+        raise InvalidInput(
+            f"{field}.value", message("The quantity must be positive."), "quantity_invalid"
+        )
     dimension, factor = UNITS[unit]
     micro = Decimal(value) * factor
     if micro != micro.to_integral_value():
         raise InvalidInput(
             f"{field}.value",
-            f"{value} {unit} is finer than one micro{BASE_UNIT[dimension]}.",
+            message(
+                "{value} {unit} is finer than one micro{base_unit}.",
+                value=value,
+                unit=unit,
+                base_unit=BASE_UNIT[dimension],
+            ),
             "quantity_too_precise",
         )
     amount = Amount(dimension, int(micro))
     if abs(amount.micro) > MAX_MICRO:
         raise InvalidInput(
-            f"{field}.value", "The quantity is implausibly large.", "quantity_invalid"
+            f"{field}.value", message("The quantity is implausibly large."), "quantity_invalid"
         )
     if amount.is_zero and not allow_zero:
-        raise InvalidInput(f"{field}.value", "The quantity must not be zero.", "quantity_invalid")
+        raise InvalidInput(
+            f"{field}.value", message("The quantity must not be zero."), "quantity_invalid"
+        )
     return amount, unit
 
 
 def parse_factor(value: Any, field: str, *, maximum: Decimal | None = None) -> Decimal:
     """A positive decimal string such as a concentration (% w/w) or a density (kg/L)."""
     if not isinstance(value, str) or not _FACTOR.fullmatch(value) or Decimal(value) <= 0:
-        raise InvalidInput(field, 'A positive decimal string, such as "98.5".', "factor_invalid")
+        raise InvalidInput(
+            field, message('A positive decimal string, such as "98.5".'), "factor_invalid"
+        )
     number = Decimal(value)
     if maximum is not None and number > maximum:
-        raise InvalidInput(field, f"At most {maximum}.", "factor_invalid")
+        raise InvalidInput(field, message("At most {maximum}.", maximum=maximum), "factor_invalid")
     return number
 
 
@@ -137,7 +152,9 @@ def mass_of(amount: Amount, density_kg_per_l: Decimal | None, field: str = "quan
         return amount
     if density_kg_per_l is None:
         raise InvalidInput(
-            field, "A volume can be turned into a mass only with a density.", "density_required"
+            field,
+            message("A volume can be turned into a mass only with a density."),
+            "density_required",
         )
     # µL × kg/L = µL × 10^-6 L × density × 10^9 µg/kg = µL × density × 10^3 µg
     with localcontext() as context:
@@ -145,7 +162,7 @@ def mass_of(amount: Amount, density_kg_per_l: Decimal | None, field: str = "quan
         micrograms = Decimal(amount.micro) * density_kg_per_l * 1000
     if micrograms != micrograms.to_integral_value():
         raise InvalidInput(
-            field, "That volume has no exact mass at this density.", "quantity_too_precise"
+            field, message("That volume has no exact mass at this density."), "quantity_too_precise"
         )
     return Amount(MASS, int(micrograms))
 
@@ -160,14 +177,16 @@ def in_dimension(
         return mass_of(amount, density_kg_per_l, field)
     if density_kg_per_l is None:
         raise InvalidInput(
-            field, "A mass can be turned into a volume only with a density.", "density_required"
+            field,
+            message("A mass can be turned into a volume only with a density."),
+            "density_required",
         )
     with localcontext() as context:
         context.prec = 60
         microlitres = Decimal(amount.micro) / (density_kg_per_l * 1000)
     if microlitres != microlitres.to_integral_value():
         raise InvalidInput(
-            field, "That mass has no exact volume at this density.", "quantity_too_precise"
+            field, message("That mass has no exact volume at this density."), "quantity_too_precise"
         )
     return Amount(VOLUME, int(microlitres))
 

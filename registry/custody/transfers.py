@@ -11,7 +11,7 @@ from registry.custody.batches import held_batch, own_facility
 from registry.custody.operations import amount_for, derive, label
 from registry.custody.quantities import Amount
 from registry.db import db, utcnow
-from registry.errors import Forbidden, InvalidInput, NotFound
+from registry.errors import Forbidden, InvalidInput, NotFound, message
 from registry.ledger import events
 from registry.models import Batch, Facility, Licence, Organization, Substance, Transfer
 
@@ -29,16 +29,22 @@ def ship(
     lifecycle.check_allowed(source, "ship")
     receiver = db.session.get(Organization, to_organization_id)
     if receiver is None:
-        raise InvalidInput("to_organization_id", "No such organisation.", "organization_unknown")
+        raise InvalidInput(
+            "to_organization_id", message("No such organisation."), "organization_unknown"
+        )
     if receiver.id == source.holder_organization_id:
         raise InvalidInput(
-            "to_organization_id", "A transfer goes to another organisation.", "same_organization"
+            "to_organization_id",
+            message("A transfer goes to another organisation."),
+            "same_organization",
         )
     if to_facility_id is not None:
         facility = db.session.get(Facility, to_facility_id)
         if facility is None or facility.organization_id != receiver.id:
             raise InvalidInput(
-                "to_facility_id", "No facility of the receiver has that id.", "facility_unknown"
+                "to_facility_id",
+                message("No facility of the receiver has that id."),
+                "facility_unknown",
             )
     require_licence(receiver, source.substance, date.today())
     amount = amount_for(source, quantity)
@@ -103,7 +109,12 @@ def require_licence(receiver: Organization, substance: Substance, on: date) -> N
     if not any(covered & set(licence.covers) for licence in licences):
         raise InvalidInput(
             "to_organization_id",
-            f"{receiver.name} holds no licence covering {substance.name} on {on.isoformat()}.",
+            message(
+                "{receiver} holds no licence covering {substance} on {day}.",
+                receiver=receiver.name,
+                substance=substance.name,
+                day=on.isoformat(),
+            ),
             "licence_missing",
         )
 
@@ -115,14 +126,14 @@ def get_transfer(transfer_id: str, viewer: Principal) -> Transfer:
         and viewer.organization_id
         not in (transfer.from_organization_id, transfer.to_organization_id)
     ):
-        raise NotFound(f"No transfer {transfer_id}.")
+        raise NotFound(message("No transfer {transfer_id}.", transfer_id=transfer_id))
     return transfer
 
 
 def _incoming(transfer_id: str, actor: Principal) -> tuple[Transfer, Batch]:
     transfer = get_transfer(transfer_id, actor)
     if actor.organization_id != transfer.to_organization_id:
-        raise Forbidden("Only the named receiver receives or rejects a transfer.")
+        raise Forbidden(message("Only the named receiver receives or rejects a transfer."))
     shipped = lifecycle.lock(transfer.shipped_batch_id)
     return transfer, shipped
 

@@ -9,7 +9,7 @@ from registry.custody import lifecycle
 from registry.custody.batches import BatchSpec, held_batch, register
 from registry.custody.operations import amount_for
 from registry.db import db
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, message
 from registry.ledger import events
 from registry.models import Batch, BatchLink
 
@@ -17,7 +17,7 @@ from registry.models import Batch, BatchLink
 def transform(inputs: list[dict[str, Any]], output: BatchSpec, actor: Principal) -> Batch:
     ids = [item["batch_id"] for item in inputs]
     if not 1 <= len(ids) <= 100 or len(set(ids)) != len(ids):
-        raise InvalidInput("inputs", "1 to 100 different input batches.", "inputs_invalid")
+        raise InvalidInput("inputs", message("1 to 100 different input batches."), "inputs_invalid")
     taken: list[tuple[Batch, int]] = []
     for position, item in enumerate(inputs):
         # Each input's row lock is taken now, before registering the output claims the

@@ -36,7 +36,7 @@ from registry.custody import operations, transfers, transformations
 from registry.custody.batches import BatchSpec, register
 from registry.db import db
 from registry.epcis import cbv, mapping
-from registry.errors import DomainError, FieldError, Unprocessable
+from registry.errors import DomainError, FieldError, Unprocessable, message
 from registry.models import Facility, Transfer
 
 UOM_UNITS = {"KGM": "kg", "GRM": "g", "TNE": "t", "LTR": "L", "MLT": "mL", "MTQ": "m3"}
@@ -47,7 +47,7 @@ MAX_EVENTS = 1000
 
 class CaptureRefused(Unprocessable):
     code = "epcis_unmappable"
-    title = "Some EPCIS events cannot be recorded"
+    title = message("Some EPCIS events cannot be recorded")
 
 
 class _Unmappable(Exception):
@@ -77,11 +77,18 @@ def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
     event_list = body.get("eventList") if isinstance(body, dict) else None
     if isinstance(event_list, list) and len(event_list) > MAX_EVENTS:
         raise CaptureRefused(
-            f"A capture takes at most {MAX_EVENTS} events; split the document.",
+            message(
+                "A capture takes at most {max_events} events; split the document.",
+                max_events=MAX_EVENTS,
+            ),
             field_errors=[
                 FieldError(
                     "epcisBody.eventList",
-                    f"{len(event_list)} events; at most {MAX_EVENTS}.",
+                    message(
+                        "{count} events; at most {max_events}.",
+                        count=len(event_list),
+                        max_events=MAX_EVENTS,
+                    ),
                     "too_many_events",
                 )
             ],
@@ -89,7 +96,7 @@ def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         raise CaptureRefused(
-            "The document is not a valid EPCIS 2.0 document.",
+            message("The document is not a valid EPCIS 2.0 document."),
             field_errors=[
                 FieldError(
                     ".".join(str(p) for p in e.absolute_path) or "document",
@@ -101,8 +108,8 @@ def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
         )
     if document.get("type") != "EPCISDocument":
         raise CaptureRefused(
-            "Capture takes an EPCISDocument.",
-            field_errors=[FieldError("type", "Send an EPCISDocument.", "epcis_invalid")],
+            message("Capture takes an EPCISDocument."),
+            field_errors=[FieldError("type", message("Send an EPCISDocument."), "epcis_invalid")],
         )
     events = document["epcisBody"].get("eventList") or []
     context = Context(actor, base_url)
@@ -111,14 +118,20 @@ def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
         try:
             results.append(Captured(index, *context.apply(event)))
         except _Unmappable as reason:
-            refusals.append(FieldError(f"epcisBody.eventList.{index}", str(reason), "unmappable"))
+            refusals.append(
+                FieldError(f"epcisBody.eventList.{index}", reason.args[0], "unmappable")
+            )
         except DomainError as error:
             refusals.append(FieldError(f"epcisBody.eventList.{index}", error.detail, error.code))
     if refusals or not events:
         raise CaptureRefused(
-            f"{len(refusals)} of {len(events)} events cannot be recorded; nothing was."
+            message(
+                "{refused} of {total} events cannot be recorded; nothing was.",
+                refused=len(refusals),
+                total=len(events),
+            )
             if events
-            else "The document has no events.",
+            else message("The document has no events."),
             field_errors=refusals,
         )
     return results
@@ -152,7 +165,13 @@ class Context:
         if kind == "TransformationEvent":
             return "transformation", self._transform(event).id
         raise _Unmappable(
-            f"No registry operation records a {kind} with action {action} and bizStep {biz_step}."
+            message(
+                "No registry operation records a {kind} with action {action} "
+                "and bizStep {biz_step}.",
+                kind=kind,
+                action=action,
+                biz_step=biz_step,
+            )
         )
 
     # --- reading the event ----------------------------------------------------------
@@ -160,21 +179,27 @@ class Context:
     def _quantity(self, element: dict[str, Any]) -> dict[str, str]:
         unit = UOM_UNITS.get(element.get("uom", ""))
         if unit is None or "quantity" not in element:
-            raise _Unmappable(f"A quantity needs a uom of {', '.join(UOM_UNITS)}.")
+            raise _Unmappable(
+                message("A quantity needs a uom of {units}.", units=", ".join(UOM_UNITS))
+            )
         value = Decimal(str(element["quantity"]))
         return {"value": format(value.normalize(), "f"), "unit": unit}
 
     def _one(self, event: dict[str, Any], key: str) -> dict[str, Any]:
         elements = event.get(key) or []
         if len(elements) != 1:
-            raise _Unmappable(f"Exactly one {key} entry is needed, not {len(elements)}.")
+            raise _Unmappable(
+                message(
+                    "Exactly one {key} entry is needed, not {count}.", key=key, count=len(elements)
+                )
+            )
         return elements[0]
 
     def _batch(self, element: dict[str, Any]) -> str:
         uri = element.get("epcClass", "")
         batch_id = mapping.parse_batch_uri(self.base_url, uri)
         if batch_id is None:
-            raise _Unmappable(f"{uri} is not a batch of this registry.")
+            raise _Unmappable(message("{uri} is not a batch of this registry.", uri=uri))
         return batch_id
 
     def _facility(self, event: dict[str, Any]) -> str:
@@ -185,19 +210,26 @@ class Context:
         for facility in facilities:
             if location == mapping.location_uri(self.base_url, facility):
                 return facility.id
-        raise _Unmappable(f"bizLocation {location or '(none)'} is not one of your facilities.")
+        raise _Unmappable(
+            message(
+                "bizLocation {location} is not one of your facilities.",
+                location=location or "(none)",
+            )
+        )
 
     def _lot(self, event: dict[str, Any]) -> str:
         ilmd = event.get("ilmd") or {}
         lot = _extension(event, "lotNumber") or ilmd.get("cbvmda:lotNumber")
         if not isinstance(lot, str) or not lot:
-            raise _Unmappable("A lot number is needed: ct:lotNumber or ilmd cbvmda:lotNumber.")
+            raise _Unmappable(
+                message("A lot number is needed: ct:lotNumber or ilmd cbvmda:lotNumber.")
+            )
         return lot
 
     def _spec(self, event: dict[str, Any], element: dict[str, Any], origin: str) -> BatchSpec:
         cas_rn = _extension(event, "casRN")
         if not isinstance(cas_rn, str):
-            raise _Unmappable("The substance is needed as a ct:casRN extension.")
+            raise _Unmappable(message("The substance is needed as a ct:casRN extension."))
         return BatchSpec(
             cas_rn=cas_rn,
             lot_number=self._lot(event),
@@ -229,7 +261,9 @@ class Context:
         ]
         prefix = f"{self.base_url.rstrip('/')}/organizations/"
         if len(owners) != 1 or not owners[0].startswith(prefix):
-            raise _Unmappable("Name the receiver once, as an owning_party organisation URI.")
+            raise _Unmappable(
+                message("Name the receiver once, as an owning_party organisation URI.")
+            )
         return transfers.ship(
             self._batch(element),
             self._quantity(element),
@@ -245,7 +279,7 @@ class Context:
             select(Transfer).where(Transfer.shipped_batch_id == self._batch(element))
         )
         if transfer is None:
-            raise _Unmappable("That batch is not a shipment in transit.")
+            raise _Unmappable(message("That batch is not a shipment in transit."))
         return transfers.receive(
             transfer.id, self._quantity(element), self._facility(event), self.actor
         )
@@ -263,6 +297,6 @@ class Context:
             for e in event.get("inputQuantityList") or []
         ]
         if not inputs:
-            raise _Unmappable("A transformation needs inputQuantityList entries.")
+            raise _Unmappable(message("A transformation needs inputQuantityList entries."))
         output = self._spec(event, self._one(event, "outputQuantityList"), "transformation")
         return transformations.transform(inputs, output, self.actor)

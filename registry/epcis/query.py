@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 
 from registry.db import db
 from registry.epcis import event_types, mapping
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, message
 from registry.models import Batch, Event, Facility, Organization, Transfer
 from registry.pagination import decode_cursor, encode_cursor
 
@@ -66,7 +66,9 @@ def _batch_ids(query: EventQuery, base_url: str) -> set[str] | None:
 def _after(token: str) -> int:
     last = decode_cursor(token)
     if not last.isdigit():
-        raise InvalidInput("nextPageToken", "Not a token this service issued.", "invalid_cursor")
+        raise InvalidInput(
+            "nextPageToken", message("Not a token this service issued."), "invalid_cursor"
+        )
     return int(last)
 
 

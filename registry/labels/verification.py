@@ -11,39 +11,75 @@ from sqlalchemy.orm import joinedload
 
 from crypto.tokens import TokenError
 from registry.db import db, utcnow
-from registry.models import Batch, Container, Identifier, Organization, Transfer
+from registry.errors import Message, message
+from registry.models import Batch, Container, Identifier, Organization, Substance, Transfer
 from registry.signing import kid_text, signer
 
 # A label URL carries the token after /v/; anything else is taken as the token itself.
 _URL_TOKEN = re.compile(r"/v/([A-Za-z2-7]+)/?(?:[?#].*)?$")
 
 # What an inspector on the street must be told plainly about a batch's status.
-WARNINGS = {
-    "recalled": "RECALLED: do not use; return to the supplier or hand to the authorities.",
-    "suspended": "SUSPENDED by the regulator: this batch must not move.",
-    "stolen": "REPORTED STOLEN: hold it and call the authorities.",
-    "lost": "REPORTED LOST: this batch should not be in circulation.",
-    "spilled": "REPORTED SPILLED: this batch should no longer exist.",
-    "depleted": "DEPLETED: nothing of this batch should remain here.",
-    "consumed": "CONSUMED: nothing of this batch should remain.",
-    "disposed": "DISPOSED OF: this batch should have been destroyed.",
-    "exported": "EXPORTED: this batch should have left the country.",
-    "in_transit": "IN TRANSIT between two organisations.",
+WARNINGS: dict[str, Message] = {
+    "recalled": message("RECALLED: do not use; return to the supplier or hand to the authorities."),
+    "suspended": message("SUSPENDED by the regulator: this batch must not move."),
+    "stolen": message("REPORTED STOLEN: hold it and call the authorities."),
+    "lost": message("REPORTED LOST: this batch should not be in circulation."),
+    "spilled": message("REPORTED SPILLED: this batch should no longer exist."),
+    "depleted": message("DEPLETED: nothing of this batch should remain here."),
+    "consumed": message("CONSUMED: nothing of this batch should remain."),
+    "disposed": message("DISPOSED OF: this batch should have been destroyed."),
+    "exported": message("EXPORTED: this batch should have left the country."),
+    "in_transit": message("IN TRANSIT between two organisations."),
 }
+
+GENUINE = message("The label is genuine.")
+# Why a label is refused, said plainly for whoever scanned it (the token's reasons are
+# technical; ``failure_reason`` keeps the exact one). Any other reason: the code is unreadable.
+UNREADABLE = message("The code on this label is not a ChemTrace identifier, or it is damaged.")
+WHY_REFUSED: dict[str, Message] = {
+    "bad_signature": message(
+        "The signature does not match: the registry did not issue this label, or it was altered."
+    ),
+    "unknown_kid": message("The label is signed with a key the registry never published."),
+    "wrong_issuer": message("The label was issued by another registry."),
+    "issued_in_future": message("The label claims to have been issued in the future."),
+    "unknown_batch": message("No batch here has this identifier."),
+    "unknown_container": message("The batch has no container with this serial."),
+}
+
+
+@dataclass(frozen=True)
+class SubstanceFacts:
+    """What the page says of the batch's substance beyond the public answer: its names by
+    language and its GHS classification (codes; their texts are in ``registry.catalogue.ghs``).
+    Read from the row already loaded with the batch."""
+
+    names: dict[str, str]
+    signal_word: str | None
+    hazard_statements: tuple[str, ...]
+
+    @classmethod
+    def of(cls, substance: Substance) -> SubstanceFacts:
+        return cls(
+            dict(substance.names or {}),
+            substance.signal_word,
+            tuple(substance.hazard_statements or ()),
+        )
 
 
 @dataclass(frozen=True)
 class Verification:
     verified: bool
     failure_reason: str | None
-    detail: str
+    detail: str  # a Message: the page says it in the reader's language
     kid: str | None
     batch: dict[str, Any] | None
     container: dict[str, Any] | None
     checked_at: str
+    substance: SubstanceFacts | None = None  # for the page only, never in ``answer()``
 
     @property
-    def warning(self) -> str | None:
+    def warning(self) -> Message | None:
         return WARNINGS.get(self.batch["status"]) if self.batch else None
 
     def answer(self) -> dict[str, Any]:
@@ -67,7 +103,8 @@ def verify(token_or_url: str) -> Verification:
     try:
         claims, kid = signer().verify(token_from(token_or_url))
     except TokenError as exc:
-        return Verification(False, exc.reason, exc.detail, None, None, None, checked_at)
+        why = WHY_REFUSED.get(exc.reason, UNREADABLE)
+        return Verification(False, exc.reason, why, None, None, None, checked_at)
     refused = _signed_since_compromise(token_from(token_or_url), kid)
     if refused is not None:
         return Verification(
@@ -79,7 +116,7 @@ def verify(token_or_url: str) -> Verification:
         return Verification(
             False,
             "unknown_batch",
-            "No batch here has this identifier.",
+            WHY_REFUSED["unknown_batch"],
             kid_text(kid),
             None,
             None,
@@ -96,7 +133,7 @@ def verify(token_or_url: str) -> Verification:
             return Verification(
                 False,
                 "unknown_container",
-                "The batch has no container with this serial.",
+                WHY_REFUSED["unknown_container"],
                 kid_text(kid),
                 None,
                 None,
@@ -106,15 +143,16 @@ def verify(token_or_url: str) -> Verification:
     return Verification(
         True,
         None,
-        "The label is genuine.",
+        GENUINE,
         kid_text(kid),
         _public_batch(batch),
         container,
         checked_at,
+        SubstanceFacts.of(batch.substance),
     )
 
 
-def _signed_since_compromise(token: str, kid: bytes) -> str | None:
+def _signed_since_compromise(token: str, kid: bytes) -> Message | None:
     """Why a token signed with a compromised key is refused, or None if it is not.
 
     Whoever holds a stolen key can sign any batch id with any issue time, so neither is
@@ -129,9 +167,10 @@ def _signed_since_compromise(token: str, kid: bytes) -> str | None:
     if issued_at is not None and issued_at < key.compromised_since:
         return None
     since = key.compromised_since.isoformat().replace("+00:00", "Z")
-    return (
-        f"The key that signed this label was compromised on {since}, and this label is not "
-        "one the registry issued before then."
+    return message(
+        "The key that signed this label was compromised on {since}, and this label is not "
+        "one the registry issued before then.",
+        since=since,
     )
 
 

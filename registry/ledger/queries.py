@@ -16,7 +16,7 @@ from sqlalchemy import Row, Select, select
 from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
 from registry.db import db
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, message
 from registry.models import Event, Substance, SubstanceControlList
 from registry.pagination import Page, paginate
 
@@ -45,7 +45,7 @@ EVENT_TYPES = (
 def check_period(since: datetime | None, until: datetime | None) -> None:
     """A period ends after it starts (either end may be open)."""
     if since is not None and until is not None and since >= until:
-        raise InvalidInput("until", "until must be after since.", "bad_period")
+        raise InvalidInput("until", message("until must be after since."), "bad_period")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from crypto import merkle, notes
 from crypto.merkle import Node
 from registry.db import db, new_id, utcnow
-from registry.errors import InvalidInput
+from registry.errors import InvalidInput, message
 from registry.ledger.records import leaf_bytes
 from registry.models import Event, LedgerCheckpoint, LedgerHead, LedgerLeaf, LedgerNode
 from registry.signing import kid_text, signer
@@ -183,7 +183,13 @@ def _check_tree_size(field: str, tree_size: int) -> None:
     current = size()
     if tree_size > current:
         raise InvalidInput(
-            field, f"the ledger holds {current} entries, fewer than {tree_size}", "tree_too_large"
+            field,
+            message(
+                "the ledger holds {current} entries, fewer than {tree_size}",
+                current=current,
+                tree_size=tree_size,
+            ),
+            "tree_too_large",
         )
 
 
@@ -192,7 +198,13 @@ def inclusion_proof(leaf_index: int, tree_size: int) -> InclusionProof:
     _check_tree_size("tree_size", tree_size)
     if leaf_index >= tree_size:
         raise InvalidInput(
-            "index", f"entry {leaf_index} is not in a tree of {tree_size}", "index_out_of_range"
+            "index",
+            message(
+                "entry {leaf_index} is not in a tree of {tree_size}",
+                leaf_index=leaf_index,
+                tree_size=tree_size,
+            ),
+            "index_out_of_range",
         )
     keys = merkle.inclusion_nodes(leaf_index, tree_size) + merkle.root_nodes(tree_size)
     get_node = _getter([*keys, (0, leaf_index)])
@@ -209,7 +221,7 @@ def consistency_proof(first: int, second: int) -> list[bytes]:
     """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
     _check_tree_size("second", second)
     if first > second:
-        raise InvalidInput("first", "first must not exceed second", "bad_tree_sizes")
+        raise InvalidInput("first", message("first must not exceed second"), "bad_tree_sizes")
     if first == 0:
         return []  # the empty tree is a prefix of every tree; RFC 9162 defines no proof
     return merkle.consistency_proof(first, second, _getter(merkle.consistency_nodes(first, second)))
@@ -225,9 +237,13 @@ class Entry:
 def entries(start: int, end: int) -> list[Entry]:
     """The leaves ``[start, end)``: each event's exact leaf bytes."""
     if end <= start:
-        raise InvalidInput("end", "end must be greater than start", "bad_range")
+        raise InvalidInput("end", message("end must be greater than start"), "bad_range")
     if end - start > MAX_ENTRIES:
-        raise InvalidInput("end", f"at most {MAX_ENTRIES} entries per request", "range_too_large")
+        raise InvalidInput(
+            "end",
+            message("at most {max_entries} entries per request", max_entries=MAX_ENTRIES),
+            "range_too_large",
+        )
     rows = db.session.scalars(
         select(Event)
         .where(Event.ledger_index >= start, Event.ledger_index < min(end, size()))

@@ -26,7 +26,7 @@ from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
 from registry.custody.batches import pure_grams_of
 from registry.db import db, utcnow
-from registry.errors import NotFound
+from registry.errors import NotFound, message
 from registry.ledger.queries import check_period
 from registry.models import Batch, Event, Licence, Organization, Transfer
 
@@ -105,7 +105,9 @@ def _check_viewer(viewer: Principal, organization_id: str) -> Organization:
     if organization is None or (
         viewer.role == "enterprise" and viewer.organization_id != organization_id
     ):
-        raise NotFound(f"No organisation {organization_id}.")
+        raise NotFound(
+            message("No organisation {organization_id}.", organization_id=organization_id)
+        )
     return organization
 
 

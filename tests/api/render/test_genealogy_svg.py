@@ -20,7 +20,7 @@ from api.render.genealogy_svg import FLAGGED_COLOUR, render_history_svg
 from registry.access.credentials import Principal
 from registry.custody.history import History, history
 from registry.db import db
-from registry.models import Organization
+from registry.models import Organization, Substance
 from tests.api.batch_helpers import make_party, qty, register
 from tests.conftest import ROOT
 
@@ -380,3 +380,45 @@ def test_sixty_batches_stay_apart_and_the_canvas_grows(app, client, parties, bro
 
     image = screenshot(browser, svg, "genealogy-large", tmp_path)
     assert len(image.getcolors(maxcolors=1 << 20) or range(1 << 20)) > 50
+
+
+def test_the_picture_in_vietnamese(app, client, auth, chain, browser, tmp_path):
+    """?lang=vi draws every word in Vietnamese (lot numbers, ids and units as they are);
+    the same history in English is the same shapes."""
+    with app.app_context():
+        substance = db.session.scalar(select(Substance).where(Substance.cas_rn == "108-24-7"))
+        substance.names = {"en": "Acetic anhydride", "vi": "Anhydrit axetic"}
+        db.session.commit()
+    regulator = auth("regulator")
+    path = f"/api/v1/batches/{chain.product}/history.svg"
+    answer = client.get(f"{path}?lang=vi", headers={**regulator, "Accept-Language": "en"})
+    assert answer.status_code == 200 and answer.headers["Content-Language"] == "vi"
+    svg = answer.get_data(as_text=True)
+    root = parse(svg)
+    assert_nothing_active(svg, root)
+    shown = texts(root)
+    visible = "\n".join(shown)
+    for words in (
+        "Phả hệ của số lô PX-7",
+        "7 lô hàng, 6 liên kết",
+        "giờ theo UTC",
+        "tách lô: một phần của lô hàng do cùng đơn vị nắm giữ",
+        "chuyển giao: gửi đến một tổ chức khác",
+        "liên kết bị gắn cờ: lô hàng con có sự kiện bị gắn cờ",
+        "Trạng thái: bị đình chỉ",
+        f"Đơn vị nắm giữ: {DISTRIBUTOR_NAME}",
+        "Mã số doanh nghiệp: 0101248141",
+        "Lượng hiện có: 19.5 kg",
+        "chuyển giao · 20 kg",
+        "LÔ ĐƯỢC HỎI",
+        "Anhydrit axetic (CAS 108-24-7)",
+    ):
+        assert words in visible, words
+    for english in ("Genealogy", "Holder:", "Status:", "split:", "REQUESTED", "received "):
+        assert english not in visible, english
+    # The legend fits: no line of it is cut short.
+    assert not [t for t in shown[2:10] if t.endswith("…")]
+    english = client.get(path, headers={**regulator, "Accept-Language": "en"})
+    assert english.headers["Content-Language"] == "en"
+    assert len(boxes(parse(english.get_data(as_text=True)))) == len(boxes(root))
+    screenshot(browser, svg, "genealogy-vi", tmp_path)
