@@ -38,6 +38,7 @@ from api.render.label_layout import (
 )
 from api.render.label_pdf import label_pdf
 from api.render.label_text import FONT_FAMILY, advance, font_bytes
+from registry.errors import message
 
 LABEL_VERSION = "5"  # part of every label's and sheet's ETag: bump when the drawing changes
 MAX_QR_VERSION = 10
@@ -59,9 +60,14 @@ def qr_code(url_prefix: str, token: str) -> qrcode.QRCode:
     code.make(fit=True)  # the smallest version that holds the data
     if code.version > MAX_QR_VERSION:
         raise LabelTooLarge(
-            f"The label's URL ({len(url_prefix) + len(token)} characters) needs QR version "
-            f"{code.version}; labels are printed at version {MAX_QR_VERSION} or smaller. "
-            "Use a shorter CHEMTRACE_PUBLIC_URL (32 characters fit), issuer or container serial."
+            message(
+                "The label's URL ({length} characters) needs QR version {version}; labels are"
+                " printed at version {largest} or smaller. Use a shorter CHEMTRACE_PUBLIC_URL"
+                " (32 characters fit), issuer or container serial.",
+                length=len(url_prefix) + len(token),
+                version=code.version,
+                largest=MAX_QR_VERSION,
+            )
         )
     return code
 

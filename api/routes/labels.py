@@ -24,7 +24,7 @@ from api.render.label import LABEL_VERSION, LabelTooLarge, render, render_sheet
 from api.render.label_layout import LabelContent, label_content
 from api.schemas.common import StrictSchema
 from registry.custody import batches
-from registry.errors import NotFound
+from registry.errors import NotFound, message
 from registry.labels import issuing
 from registry.models import Batch, Identifier
 from registry.signing import signer
@@ -39,9 +39,13 @@ def _identifier(batch: Batch, container: str | None) -> Identifier:
     for identifier in batch.identifiers:
         if identifier.container_serial == container:
             return identifier
-    raise NotFound(
-        f"Batch {batch.id} has no container {container}." if container else "No label yet."
-    )
+    if container:
+        raise NotFound(
+            message(
+                "Batch {batch} has no container {container}.", batch=batch.id, container=container
+            )
+        )
+    raise NotFound(message("No label yet."))
 
 
 def _cached(body: bytes, fmt: str, etag: str) -> Response:
@@ -90,7 +94,7 @@ def label_sheet(batch_id: str, fmt: str):
     batch = batches.visible_batch(batch_id, current_principal())
     identifiers = [i for i in batch.identifiers if i.container_serial is not None]
     if not identifiers:
-        raise NotFound(f"Batch {batch.id} has no containers.")
+        raise NotFound(message("Batch {batch} has no containers.", batch=batch.id))
     labels = tuple((i.token, _content(batch, i)) for i in identifiers)
     etag = _etag(f"sheet.{fmt}", *(part for label in labels for part in label))
     if request.if_none_match.contains(etag):
@@ -118,4 +122,4 @@ def _printable() -> Iterator[None]:
     try:
         yield
     except LabelTooLarge as exc:
-        raise ApiProblem(422, "label_too_large", str(exc)) from None
+        raise ApiProblem(422, "label_too_large", exc.args[0]) from None

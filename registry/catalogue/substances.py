@@ -67,7 +67,9 @@ def get_by_cas_rn(cas_rn: str) -> Substance:
     cas_rn = parse_cas_rn(cas_rn)
     substance = db.session.scalar(_with_lists().where(Substance.cas_rn == cas_rn))
     if substance is None:
-        raise NotFound(f"No substance with CAS RN {cas_rn} in the catalogue.")
+        raise NotFound(
+            message("No substance with CAS RN {cas_rn} in the catalogue.", cas_rn=cas_rn)
+        )
     return substance
 
 
@@ -120,7 +122,9 @@ def register(facts: SubstanceFacts) -> Substance:
     if cas_rn is not None and db.session.scalar(
         select(Substance.id).where(Substance.cas_rn == cas_rn)
     ):
-        raise Conflict(f"{cas_rn} is already in the catalogue.", "substance_exists")
+        raise Conflict(
+            message("{cas_rn} is already in the catalogue.", cas_rn=cas_rn), "substance_exists"
+        )
     db.session.add(substance)
     db.session.flush()
     return substance
