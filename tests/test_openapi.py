@@ -171,3 +171,22 @@ def test_every_shared_error_answer_shows_an_example():
     for name, response in SPEC["components"]["responses"].items():
         body = response["content"]["application/problem+json"]
         assert {"example", "examples"} & body.keys(), name
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; the viewer's YAML parser (js-yaml) refuses the
+    whole document, and /docs shows nothing. So the contract may not repeat a key."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            assert key not in seen, (
+                f"openapi.yaml line {key_node.start_mark.line + 1}: {key!r} twice"
+            )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def test_no_key_is_given_twice():
+    yaml.load((ROOT / "openapi.yaml").read_text(encoding="utf-8"), _UniqueKeyLoader)  # noqa: S506

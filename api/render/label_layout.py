@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext
+from flask_babel import gettext, pgettext
 
 from api.render import pictogram
 from api.render.label_text import fit, measure, printable, wrap
@@ -123,7 +123,8 @@ def label_content(
             )
         ),
         *([" · ".join(dates)] if dates else []),
-        gettext("Holder: %(name)s", name=holder.name),
+        # On a label the holder is the party responsible for the contents (Circular 32 Art. 6).
+        pgettext("label", "Holder: %(name)s", name=holder.name),
         _origin(batch),
     ]
     ident = [gettext("ID …%(id)s", id=batch.id[-8:])]

@@ -60,11 +60,13 @@ def _cached(body: bytes, fmt: str, etag: str) -> Response:
 class LabelQuery(StrictSchema):
     container = fields.String(load_default=None, validate=validate.Length(1, 64))
     # Read by the locale negotiation (api.i18n); named here so the strict schema accepts it.
-    lang = fields.String(load_default=None, validate=validate.Length(1, 35))
+    # The label's language (api.i18n reads it): one not shipped falls back, never refused.
+    lang = fields.String(load_default=None)
 
 
 class SheetQuery(StrictSchema):
-    lang = fields.String(load_default=None, validate=validate.Length(1, 35))
+    # The label's language (api.i18n reads it): one not shipped falls back, never refused.
+    lang = fields.String(load_default=None)
 
 
 @bp.get("/<batch_id>/label.png", defaults={"fmt": "png"})
