@@ -6,7 +6,6 @@ Chromium is required here: where it is missing the test fails, it is never skipp
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from registry.custody.history import History, history
 from registry.db import db
 from registry.models import Organization, Substance
 from tests.api.batch_helpers import make_party, qty, register
+from tests.browser import require_chromium
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SVG = "{http://www.w3.org/2000/svg}"
 REGULATOR = Principal("test-regulator", "regulator")
 
@@ -48,9 +47,7 @@ class Chain:
 
 @pytest.fixture
 def browser() -> str:
-    if CHROMIUM is None:
-        pytest.fail("Chromium is required for this test (apt-get install chromium)")
-    return CHROMIUM
+    return require_chromium(even_outside_ci=True)
 
 
 def ok(response, status: int = 201) -> dict:

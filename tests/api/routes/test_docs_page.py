@@ -9,30 +9,24 @@ test is skipped locally with a visible reason, and fails under CI.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 import yaml
 
+from tests.browser import require_chromium
 from tests.conftest import ROOT
 from tests.live import running_service
 
 ARTIFACTS = ROOT / "test-artifacts" / "docs"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
 @pytest.fixture
 def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             yield browser
         finally:

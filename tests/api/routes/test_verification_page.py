@@ -9,9 +9,7 @@ locally with a visible reason, and fails under CI.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,11 +17,11 @@ import pytest
 
 from tests.api.batch_helpers import make_party, qty, register
 from tests.api.routes.test_verification_page_languages import classify_acetic_anhydride
+from tests.browser import require_chromium
 from tests.conftest import ROOT
 from tests.live import running_service
 
 ARTIFACTS = ROOT / "test-artifacts" / "verification"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = "390,1100"  # CSS pixels: a common phone width
 
 # label -> language -> (the verdict, what the page must also say about this label)
@@ -54,7 +52,7 @@ EXPECTED = {
 def chromium(*args: str, user_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            CHROMIUM,
+            require_chromium(),
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -77,11 +75,7 @@ def chromium(*args: str, user_dir: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    return CHROMIUM
+    return require_chromium()
 
 
 def five_labels(app, client, auth) -> dict[str, str]:
