@@ -19,9 +19,12 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import get_locale
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from api.bodies import load_query
 from api.headers import VIEWER_POLICY
 from api.i18n import available_locales
+from api.schemas.common import ReaderQuery
 from registry.errors import NotFound, message
 
 bp = Blueprint("docs", __name__)
@@ -69,6 +72,13 @@ def asset_url(name: str) -> str:
     return url_for("docs.docs_asset", name=name, v=asset(name).fingerprint)
 
 
+class AssetQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    v = fields.String(load_default=None, validate=validate.Length(max=64))
+
+
 @bp.get("/openapi.yaml")
 def openapi_yaml():
     return Response(openapi_text(), mimetype="application/yaml")
@@ -76,6 +86,7 @@ def openapi_yaml():
 
 @bp.get("/docs")
 def docs_page():
+    load_query(ReaderQuery())
     spec = openapi_document()
     operations = [
         {"method": method.upper(), "path": path, **operation}
@@ -101,9 +112,10 @@ def docs_asset(name: str):
     if name not in ASSETS:
         raise NotFound(message("The page has no asset named {name}.", name=name))
     found = asset(name)
+    query = load_query(AssetQuery())
     response = Response(found.content, mimetype=found.mimetype)
     response.set_etag(found.fingerprint)
     # Without the current fingerprint (an old page, a hand-typed URL), revalidate every time.
-    fresh = request.args.get("v") == found.fingerprint
+    fresh = query["v"] == found.fingerprint
     response.headers["Cache-Control"] = IMMUTABLE if fresh else "no-cache"
     return response.make_conditional(request)

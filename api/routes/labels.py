@@ -22,7 +22,7 @@ from api.bodies import load_query
 from api.errors import ApiProblem
 from api.render.label import LABEL_VERSION, LabelTooLarge, render, render_sheet
 from api.render.label_layout import LabelContent, label_content
-from api.schemas.common import StrictSchema
+from api.schemas.common import StrictSchema, language
 from registry.custody import batches
 from registry.errors import NotFound, message
 from registry.labels import issuing
@@ -59,14 +59,11 @@ def _cached(body: bytes, fmt: str, etag: str) -> Response:
 
 class LabelQuery(StrictSchema):
     container = fields.String(load_default=None, validate=validate.Length(1, 64))
-    # Read by the locale negotiation (api.i18n); named here so the strict schema accepts it.
-    # The label's language (api.i18n reads it): one not shipped falls back, never refused.
-    lang = fields.String(load_default=None)
+    lang = language()
 
 
 class SheetQuery(StrictSchema):
-    # The label's language (api.i18n reads it): one not shipped falls back, never refused.
-    lang = fields.String(load_default=None)
+    lang = language()
 
 
 @bp.get("/<batch_id>/label.png", defaults={"fmt": "png"})

@@ -14,10 +14,10 @@ from babel import Locale
 from flask import Blueprint, Response, render_template, request
 from marshmallow import fields, validate
 
-from api.bodies import load_json
+from api.bodies import load_json, load_query
 from api.errors import validation_failed
 from api.i18n import available_locales, select_locale
-from api.schemas.common import StrictSchema
+from api.schemas.common import ReaderQuery, StrictSchema
 from api.words import status_word
 from registry.catalogue import ghs
 from registry.errors import FieldError, message
@@ -142,6 +142,7 @@ def verification_page(token: str):
         raise validation_failed(
             [FieldError("token", message("Longer than any label token."), "invalid_field")]
         )
+    load_query(ReaderQuery())
     result = verification.verify(token)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
         "application/json"

@@ -15,6 +15,7 @@ from api.schemas.common import (
     StrictSchema,
     day,
     has_surrounding_whitespace,
+    language,
     text,
     timestamp,
 )
@@ -189,8 +190,7 @@ class HistoryQuery(StrictSchema):
 
 
 class HistorySvgQuery(HistoryQuery):
-    # The drawing's language (api.i18n reads it): one not shipped falls back, never refused.
-    lang = fields.String(load_default=None)
+    lang = language()
 
 
 # --- representations ---------------------------------------------------------------

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from api.errors import CodedMessage
 
@@ -57,6 +57,26 @@ def text(max_length: int, *, required: bool = True, allow_none: bool = False) ->
         allow_none=allow_none,
         validate=[validate.Length(min=1, max=max_length), _not_blank],
     )
+
+
+# RFC 5646 §4.4.1: every reader of language tags takes at least 35 characters.
+MAX_LANGUAGE_TAG_LENGTH = 35
+
+
+def language() -> fields.String:
+    """``?lang=``, which api.i18n reads: a language not shipped falls back (never refused),
+    but a value longer than any language tag is refused, as the contract bounds it."""
+    return fields.String(load_default=None, validate=validate.Length(max=MAX_LANGUAGE_TAG_LENGTH))
+
+
+class ReaderQuery(Schema):
+    """The query of a page a person opens (a QR code's link, /docs): ``lang``, and nothing
+    else read; a parameter added by a scanner app or a link tracker is ignored, not refused."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    lang = language()
 
 
 class QueryInteger(fields.Integer):
