@@ -21,9 +21,10 @@ the plain thing instead: only strict ISO 8601 timestamps and plain decimal numbe
 normalised, numbers are written without exponents, and unknown keys inside a nested object
 (readPoint, sensorReport, ...) are appended, sorted, to that object.
 
-It is one module of some 500 lines on purpose: the pre-hash is one algorithm whose field
-order, normalisations and exceptions are read against section 8.9 side by side; split, it
-would be harder to check against the standard, not easier.
+The pre-hash is one algorithm whose field order, normalisations and exceptions are read
+against section 8.9 side by side, so it stays in one module; only the writing of GS1 keys
+as canonical Digital Link URIs, a standard of its own (the EPC Tag Data Standard and GS1
+Digital Link), lives apart in :mod:`registry.epcis.digital_link`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from registry.epcis import cbv
+from registry.epcis.digital_link import to_digital_link
 
 Namespaces = Mapping[str, str]
 Renderer = Callable[[str, Any, Namespaces], list[str]]
@@ -379,131 +381,3 @@ _REMAINDER: dict[str, Renderer] = {
     "sourceList": _typed_links("source", SOURCE_DESTINATION_TYPE),
     "destinationList": _typed_links("destination", SOURCE_DESTINATION_TYPE),
 }
-
-
-# --- EPC URNs and GS1 Digital Link URIs --------------------------------------------------
-
-_DIGITS = re.compile(r"[0-9]+")
-_URN_PART = re.compile(r"[A-Za-z0-9!'()*+,\-.:;=_%]+")
-# Characters GS1 Digital Link wants percent-encoded that EPC URNs may carry literally.
-_DL_ESCAPES = str.maketrans({c: f"%{ord(c):02X}" for c in "!()*+,:"})
-
-# (kind, scheme) -> (dot-separated parts, digits in the first two parts or 0, DL path).
-# {gtin}: indicator digit + company prefix + reference + check digit; {key}: company
-# prefix + reference + check digit; {last}: the last part, percent-encoded as DL wants.
-_EPC_SCHEMES: dict[tuple[str, str], tuple[int, int, str]] = {
-    ("id", "sgtin"): (3, 13, "01/{gtin}/21/{last}"),
-    ("id", "sscc"): (2, 17, "00/{gtin}"),
-    ("id", "sgln"): (3, 12, "414/{key}/254/{last}"),
-    ("id", "grai"): (3, 12, "8003/0{key}{last}"),
-    ("id", "giai"): (2, 0, "8004/{company}{last}"),
-    ("id", "gsrn"): (2, 17, "8018/{key}"),
-    ("id", "gsrnp"): (2, 17, "8017/{key}"),
-    ("id", "gdti"): (3, 12, "253/{key}{last}"),
-    ("id", "sgcn"): (3, 12, "255/{key}{last}"),
-    ("id", "cpi"): (3, 0, "8010/{company}{reference}/8011/{last}"),
-    ("id", "ginc"): (2, 0, "401/{company}{last}"),
-    ("id", "gsin"): (2, 16, "402/{key}"),
-    ("id", "itip"): (5, 13, "8006/{gtin}{piece}{total}/21/{last}"),
-    ("id", "upui"): (3, 13, "01/{gtin}/235/{last}"),
-    ("id", "pgln"): (2, 12, "417/{key}"),
-    ("class", "lgtin"): (3, 13, "01/{gtin}/10/{last}"),
-    ("idpat", "sgtin"): (3, 13, "01/{gtin}"),
-    ("idpat", "grai"): (3, 12, "8003/0{key}"),
-    ("idpat", "gdti"): (3, 12, "253/{key}"),
-    ("idpat", "sgcn"): (3, 12, "255/{key}"),
-    ("idpat", "cpi"): (3, 0, "8010/{company}{reference}"),
-    ("idpat", "itip"): (5, 13, "8006/{gtin}{piece}{total}"),
-    ("idpat", "upui"): (3, 13, "01/{gtin}"),
-}
-
-
-def to_digital_link(uri: str) -> str | None:
-    """Canonical ``https://id.gs1.org/...`` form of an EPC URN or GS1 Digital Link URI."""
-    if uri.startswith("urn:epc:"):
-        return _epc_urn_to_digital_link(uri)
-    if uri.startswith(("http://", "https://")):
-        return _constrain_digital_link(uri)
-    return None
-
-
-def _with_check_digit(digits: str) -> str:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return digits + str(-total % 10)
-
-
-def _epc_urn_to_digital_link(uri: str) -> str | None:
-    pieces = uri.split(":", 4)
-    scheme = _EPC_SCHEMES.get((pieces[2], pieces[3])) if len(pieces) == 5 else None
-    if scheme is None:
-        return None
-    count, digits, template = scheme
-    parts = pieces[4].split(".", count - 1)
-    if len(parts) != count or not all(_URN_PART.fullmatch(p) for p in parts):
-        return None
-    company, reference, *middle = parts[:-1] if count > 2 else parts
-    if not (6 <= len(company) <= 12 and _DIGITS.fullmatch(company)):
-        return None
-    if digits and (len(company + reference) != digits or not _DIGITS.fullmatch(reference)):
-        return None
-    if any(len(p) != 2 or not _DIGITS.fullmatch(p) for p in middle):
-        return None  # ITIP piece and total
-    if (pieces[2] == "idpat") != (parts[-1] == "*"):
-        return None
-    fields = {"company": company, "reference": reference.translate(_DL_ESCAPES)}
-    fields |= dict(zip(("piece", "total"), middle, strict=False))
-    fields["last"] = parts[-1].translate(_DL_ESCAPES)
-    if digits:
-        fields["key"] = _with_check_digit(company + reference)
-        fields["gtin"] = _with_check_digit(reference[0] + company + reference[1:])
-    path = template.format(**fields)
-    # An SGLN extension of 0 means "no extension".
-    return "https://id.gs1.org/" + path.removesuffix("/254/0")
-
-
-# GS1 Digital Link: primary keys, short names, and the constrained forms the hash accepts.
-_DL_PRIMARY_KEYS = frozenset(
-    ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010",
-     "8017", "8018"]
-)  # fmt: skip
-_DL_SHORT_NAMES = {
-    "gtin": "01", "itip": "8006", "cpid": "8010", "gln": "414", "party": "417", "gsrnp": "8017",
-    "gsrn": "8018", "gcn": "255", "sscc": "00", "gdti": "253", "ginc": "401", "gsin": "402",
-    "grai": "8003", "giai": "8004", "cpv": "22", "lot": "10", "ser": "21",
-}  # fmt: skip
-_DL_URI = re.compile(r"^https?://[^/?#]+(/[^?#]*)?(?:\?[^#]*)?(?:#.*)?$")
-_C = r"[\x22\x25\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]"
-_DL_CANONICAL = re.compile(
-    rf"^https://id\.gs1\.org/(?:00/\d{{18}}|01/\d{{14}}(?:/(?:10|21)/{_C}{{1,20}}"
-    rf"|/235/{_C}{{1,28}})?|253/\d{{13}}{_C}{{0,17}}|255/\d{{13}}\d{{0,12}}|401/{_C}{{1,30}}"
-    rf"|402/\d{{17}}|414/\d{{13}}(?:/254/{_C}{{1,20}})?|417/\d{{13}}|8003/\d{{14}}{_C}{{0,16}}"
-    rf"|8004/{_C}{{1,30}}|8006/\d{{18}}(?:/(?:10|21)/{_C}{{1,20}})?"
-    rf"|8010/[#\-%0-9A-Z]{{1,30}}(?:/8011/\d{{1,12}})?|8017/\d{{18}}|8018/\d{{18}})$"
-)
-
-
-def _constrain_digital_link(uri: str) -> str | None:
-    # Canonical domain, AIs instead of short names, no query string, GTIN-14, no CPV, and
-    # only the finest identification level (a serial makes the lot redundant).
-    match = _DL_URI.match(uri)
-    if match is None or not match.group(1):
-        return None
-    segments = [_DL_SHORT_NAMES.get(s, s) for s in match.group(1).strip("/").split("/")]
-    starts = [
-        i
-        for i in range(len(segments) - 1)
-        if segments[i] in _DL_PRIMARY_KEYS and re.match(r"\d{4}.", segments[i + 1])
-    ]
-    if not starts or (len(segments) - starts[0]) % 2:
-        return None
-    pairs = list(zip(segments[starts[0] :: 2], segments[starts[0] + 1 :: 2], strict=True))
-    primary, value = pairs[0]
-    if primary == "01" and len(value) in (8, 12, 13) and _DIGITS.fullmatch(value):
-        value = value.zfill(14)
-    qualifiers = dict(pairs[1:])
-    qualifiers.pop("22", None)
-    if "21" in qualifiers:
-        qualifiers.pop("10", None)
-    path = "".join(f"/{ai}/{v}" for ai, v in qualifiers.items())
-    canonical = f"https://id.gs1.org/{primary}/{value}{path}"
-    return canonical if _DL_CANONICAL.match(canonical) else None
