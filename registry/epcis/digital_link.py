@@ -177,10 +177,11 @@ def _from_epc_urn(uri: str) -> str | None:
         return None
     fields = dict(zip(("piece", "total"), middle, strict=False))
     if scheme.key == "text":
+        # The reference may be empty (a 12-digit company prefix, TDS); the grammar has the rest.
         encoded = _recoded(reference) if _URN_COMPONENT.fullmatch(reference) else None
-        if encoded is None:
+        if encoded is None and reference:
             return None
-        fields["key"] = company + encoded
+        fields["key"] = company + (encoded or "")
     else:
         # A 12-digit company prefix leaves a GLN-based key no reference digits at all.
         if len(company + reference) != scheme.digits or not re.fullmatch(r"\d*", reference):

@@ -15,7 +15,6 @@ from registry.epcis.event_hash import (
     event_hash,
     normalise_number,
     normalise_timestamp,
-    to_digital_link,
 )
 from tests.reference import TEST_DATA
 
@@ -203,26 +202,95 @@ def test_number_normalisation(value: Any, expected: str):
     assert normalise_number(value) == expected
 
 
-@pytest.mark.parametrize(
-    ("uri", "expected"),
-    [
-        ("urn:epc:id:sgtin:0614141.107346.2017", "https://id.gs1.org/01/10614141073464/21/2017"),
-        ("urn:epc:id:sscc:4012345.1112223334", "https://id.gs1.org/00/140123451122233341"),
-        ("urn:epc:id:sgln:0614141.07346.1234", "https://id.gs1.org/414/0614141073467/254/1234"),
-        ("urn:epc:id:pgln:4012345.00000", "https://id.gs1.org/417/4012345000009"),
-        ("urn:epc:id:giai:4000001.111", "https://id.gs1.org/8004/4000001111"),
-        ("urn:epc:idpat:sgtin:4012345.066666.*", "https://id.gs1.org/01/04012345666663"),
-        (
-            "https://example.com/gtin/4012345999990/ser/A1?x=1",
-            "https://id.gs1.org/01/04012345999990/21/A1",
-        ),
-        (
-            "https://id.gs1.org/01/09780345418913/10/L1/21/S1",
-            "https://id.gs1.org/01/09780345418913/21/S1",
-        ),
-        ("urn:epc:id:sgtin:0614141.10734.2017", None),
-        ("https://www.ncbi.nlm.nih.gov/taxonomy/1126011", None),
-    ],
-)
-def test_digital_link_normalisation(uri: str, expected: str | None):
-    assert to_digital_link(uri) == expected
+# The same objects, places and parties twice: as EPC URNs, and as the Digital Link URIs the
+# standards make of them (tests/registry/epcis/test_digital_link.py cites each pair).
+URN_KEYS = {
+    "sgtin1": "urn:epc:id:sgtin:0614141.812345.6789",
+    "sgtin2": "urn:epc:id:sgtin:0614141.712345.32a%2Fb",
+    "sscc": "urn:epc:id:sscc:0614141.1234567890",
+    "lgtin": "urn:epc:class:lgtin:4023333.002000.2019-10-07",
+    "gtin": "urn:epc:idpat:sgtin:8853849.838493.*",
+    "grai": "urn:epc:id:grai:0614141.12345.5678",
+    "giai": "urn:epc:id:giai:0614141.32a%2Fb",
+    "itip": "urn:epc:id:itip:4012345.012345.01.02.987",
+    "upui": "urn:epc:id:upui:234567.1890123.1111ANC",
+    "sgln": "urn:epc:id:sgln:0614141.12345.0",
+    "sgln_ext": "urn:epc:id:sgln:0614141.12345.5678",
+    "pgln": "urn:epc:id:pgln:123456.789012",
+}
+DL_KEYS = {
+    "sgtin1": "https://id.gs1.org/01/80614141123458/21/6789",
+    "sgtin2": "https://example.com/gtin/70614141123451/ser/32a%2fb?17=261231",
+    "sscc": "https://id.gs1.org/00/106141412345678908",
+    "lgtin": "https://id.gs1.org/01/04023333020008/10/2019-10-07",
+    "gtin": "https://id.gs1.org/01/88853849384934",
+    "grai": "https://id.gs1.org/8003/006141411234525678",
+    "giai": "https://id.gs1.org/8004/061414132a%2Fb",
+    "itip": "https://id.gs1.org/8006/040123451234560102/21/987",
+    "upui": "https://id.gs1.org/01/12345678901231/235/1111ANC",
+    "sgln": "https://id.gs1.org/414/0614141123452",
+    "sgln_ext": "https://id.gs1.org/414/0614141123452/254/5678",
+    "pgln": "https://id.gs1.org/417/1234567890128",
+}
+
+
+def keyed_document(keys: dict[str, str]) -> dict[str, Any]:
+    """An EPCIS document whose events name GS1 keys in every field that may hold one."""
+    where = {"readPoint": {"id": keys["sgln_ext"]}, "bizLocation": {"id": keys["sgln"]}}
+    parties = {
+        "sourceList": [{"type": "owning_party", "source": keys["pgln"]}],
+        "destinationList": [{"type": "location", "destination": keys["sgln"]}],
+    }
+    events = [
+        {
+            "type": "ObjectEvent",
+            "eventTime": "2023-01-11T12:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "OBSERVE",
+            "epcList": [keys["sgtin1"], keys["sgtin2"], keys["grai"], keys["giai"]],
+            "quantityList": [{"epcClass": keys["lgtin"], "quantity": 2, "uom": "KGM"}],
+            **where,
+            **parties,
+        },
+        {
+            "type": "AggregationEvent",
+            "eventTime": "2023-01-11T12:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "action": "ADD",
+            "parentID": keys["sscc"],
+            "childEPCs": [keys["sgtin1"], keys["itip"], keys["upui"]],
+            "childQuantityList": [{"epcClass": keys["gtin"], "quantity": 5}],
+            **where,
+        },
+        {
+            "type": "TransformationEvent",
+            "eventTime": "2023-01-11T12:00:00Z",
+            "eventTimeZoneOffset": "+00:00",
+            "inputEPCList": [keys["sgtin2"]],
+            "inputQuantityList": [{"epcClass": keys["lgtin"], "quantity": 1}],
+            "outputEPCList": [keys["upui"]],
+            "outputQuantityList": [{"epcClass": keys["gtin"], "quantity": 1}],
+            **where,
+        },
+    ]
+    return {
+        "@context": CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2023-01-11T12:00:00Z",
+        "epcisBody": {"eventList": events},
+    }
+
+
+def test_epc_urns_hash_like_their_digital_link_uris():
+    from_urns = document_hashes(keyed_document(URN_KEYS))
+    assert from_urns == document_hashes(keyed_document(DL_KEYS))
+    assert len(set(from_urns)) == 3
+
+
+@pytest.mark.parametrize("name", sorted(URN_KEYS))
+def test_each_key_counts_in_the_hash(name: str):
+    # Another company prefix (its first digit changed) is another key.
+    head, _, rest = URN_KEYS[name].rpartition(":")
+    other = dict(URN_KEYS, **{name: f"{head}:{(int(rest[0]) + 1) % 10}{rest[1:]}"})
+    assert document_hashes(keyed_document(other)) != document_hashes(keyed_document(URN_KEYS))
