@@ -22,8 +22,9 @@ Link grammar (URI syntax 1.2, ``XCHAR``/``YCHAR``) writes them: ``!`` is ``%21``
 
 Written by hand: no maintained Python package converts EPC URNs to Digital Link (the
 reference event-hash generator's ``dl_normaliser`` is a script of per-scheme regular
-expressions, and ``epcdltranslator`` is a one-off release of the same code); the
-conversion is a table (:data:`_SCHEMES`) and some 150 lines of the standard library.
+expressions, and ``epcdltranslator`` is a one-off release of the same code); here the
+schemes are a table (:data:`_SCHEMES`), the Digital Link grammar another
+(:data:`_PRIMARY_KEYS`), and the rest needs the standard library only.
 """
 
 from __future__ import annotations
@@ -235,6 +236,7 @@ def _constrain(uri: str) -> str | None:
     qualifiers.pop("22", None)  # a consumer product variant does not identify the object
     if "21" in qualifiers:
         qualifiers.pop("10", None)  # the finest level only: a serial makes the lot redundant
+    # Qualifiers in the grammar's order, whatever order the URI gave them in.
     path = f"{primary}/{value}" + "".join(
         f"/{ai}/{qualifiers[ai]}" for ai in allowed if ai in qualifiers
     )
