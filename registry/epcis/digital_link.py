@@ -18,7 +18,8 @@ Values are written in one spelling: the URN's escapes (TDS: ``%22 %25 %26 %2F %3
 and ``%23`` in CPIs) and any Digital Link percent-encoding are decoded, then every character
 outside RFC 3986's unreserved set is percent-encoded with upper-case hex, as the GS1 Digital
 Link grammar (URI syntax 1.2, ``XCHAR``/``YCHAR``) writes them: ``!`` is ``%21``, ``/`` is
-``%2F``, ``'`` is ``%27``.
+``%2F``, ``'`` is ``%27`` (and ``"``, which the grammar lists bare but RFC 3986 bars from a
+URI, is ``%22``, as in the URN).
 
 Written by hand: no maintained Python package converts EPC URNs to Digital Link (the
 reference event-hash generator's ``dl_normaliser`` is a script of per-scheme regular

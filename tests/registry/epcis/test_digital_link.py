@@ -1,14 +1,19 @@
 """GS1 keys to canonical Digital Link: every EPC URN scheme, the escapes, the constraints.
 
 Sources of the cases (each case names its own):
-- [TDS-E]  EPC Tag Data Standard 2.x, the worked encoding examples (pure identity URI next
-  to the GS1 element string whose key carries its check digit); as pinned by the
-  TDSStandard tests of github.com/dannyhaak/TagDataTranslation.
-- [TDS-A]  EPC Tag Data Standard 2.x, the table of character set 82 (Appendix A): the
-  characters an EPC URI escapes, %22 %25 %26 %2F %3C %3E %3F (and %23 in a CPI).
+- [E.3]    EPC Tag Data Standard 2.3, Annex E.3: each example key as EPC URI (the legacy
+  schemes' tables) and as GS1 Digital Link URI (the "+" schemes' tables), with the GS1
+  example prefixes 950/952; as pinned by TDS23Tests.cs of
+  github.com/dannyhaak/TagDataTranslation (TagDataTranslation-C#/TagDataTranslationUnitTest).
+- [TDS-E]  The standard's older worked examples (prefixes 0614141 and 4012345): pure
+  identity URI next to the GS1 element string, its key with check digit; as pinned by
+  TDSStandard.cs of the same repository.
+- [TDS-A]  EPC Tag Data Standard 2.x, the URI form of character set 82: an EPC URI escapes
+  " % & / < > ? as %22 %25 %26 %2F %3C %3E %3F (and # as %23 in a CPI).
 - [DL-G]   GS1 Digital Link URI syntax 1.2, grammar (github.com/gs1/digital-link.js,
-  grammar/GS1_Digital_Link_Grammar_1_2.abnf): XSYMBOL percent-encodes ! " % & ' ( ) * + ,
-  / : ; < = > ? and keeps - . _ ; short names (gtin, lot, ser...) for the AIs; GTIN-8/12/13.
+  grammar/GS1_Digital_Link_Grammar_1_2.abnf): XSYMBOL percent-encodes ! % & ' ( ) * + , /
+  : ; < = > ? and keeps - . _ (and ", which RFC 3986 bars from URIs, we write %22 as TDS
+  does); short names (gtin, lot, ser...) for the AIs; GTIN-8, -12, -13.
 - [OE]     github.com/openepcis/openepcis-epc-digitallink-translator, src/test/java/...
   (URN -> Digital Link assertions; file named per case).
 - [RT]     github.com/RalphTro/gs1-epc-digitallink-translator: README.md (the SGTIN example)
@@ -34,6 +39,49 @@ def case(uri: str, expected: str, source: str) -> Any:
 
 
 # --- one case (or more) per EPC scheme -------------------------------------------------------
+
+# [E.3] The same key, as the standard writes it both ways.
+TDS_2_3_ANNEX_E3 = [
+    # SGTIN-96 (GS1 company prefix of 11 digits): gtin=09506000134352;serial=123456789.
+    case("urn:epc:id:sgtin:95060001343.05.123456789", "01/09506000134352/21/123456789", "sgtin"),
+    # SGTIN-198: gtin=09506000134352;serial=32a/b; SGTIN+ writes the serial 32a%2Fb.
+    case("urn:epc:id:sgtin:95060001343.05.32a%2Fb", "01/09506000134352/21/32a%2Fb", "sgtin-198"),
+    # SSCC-96 (6-digit prefix) and SSCC+: .../00/095201234567891235
+    case("urn:epc:id:sscc:952012.03456789123", "00/095201234567891235", "sscc"),
+    # SGLN-195 and SGLN+: .../414/9521141123454/254/32a%2Fb
+    case("urn:epc:id:sgln:9521141.12345.32a%2Fb", "414/9521141123454/254/32a%2Fb", "sgln"),
+    # GRAI-170 and GRAI+: .../8003/0952114112345432a%2Fb
+    case("urn:epc:id:grai:9521141.12345.32a%2Fb", "8003/0952114112345432a%2Fb", "grai"),
+    # GIAI-202 and GIAI+: .../8004/952114132a%2Fb
+    case("urn:epc:id:giai:9521141.32a%2Fb", "8004/952114132a%2Fb", "giai"),
+    # GSRN-96 and GSRN+, GSRNP-96 and GSRNP+.
+    case("urn:epc:id:gsrn:9521141.1234567890", "8018/952114112345678906", "gsrn"),
+    case("urn:epc:id:gsrnp:9521141.1234567890", "8017/952114112345678906", "gsrnp"),
+    # GDTI-96 and GDTI+: .../253/95211411234545678
+    case("urn:epc:id:gdti:9521141.12345.5678", "253/95211411234545678", "gdti"),
+    # CPI-var and CPI+: .../8010/95211415PQ7%2FZ43/8011/12345
+    case("urn:epc:id:cpi:9521141.5PQ7%2FZ43.12345", "8010/95211415PQ7%2FZ43/8011/12345", "cpi"),
+    # SGCN-96 and SGCN+: .../255/952114167890904711
+    case("urn:epc:id:sgcn:9521141.67890.04711", "255/952114167890904711", "sgcn"),
+    # ITIP-110 (itip=095211411234540102) with ITIP+'s serial rif981.
+    case(
+        "urn:epc:id:itip:9521141.012345.01.02.rif981",
+        "8006/095211411234540102/21/rif981",
+        "itip",
+    ),
+]
+
+
+@pytest.mark.parametrize(("uri", "expected"), TDS_2_3_ANNEX_E3)
+def test_tds_2_3_annex_e3(uri: str, expected: str):
+    assert to_digital_link(uri) == expected
+
+
+def test_tds_2_3_annex_e3_digital_link_of_another_host():
+    # [E.3] SGTIN++ names the key under id.example.com; the hash wants id.gs1.org ([HG]).
+    uri = "https://id.example.com/01/79521141123453/21/32a%2Fb"
+    assert to_digital_link(uri) == DL + "01/79521141123453/21/32a%2Fb"
+
 
 SCHEMES = [
     # [TDS-E] SGTIN-96: (01)80614141123458(21)6789; the indicator 8 moves to the front.
@@ -118,7 +166,7 @@ def test_every_epc_scheme(uri: str, expected: str):
     assert to_digital_link(uri) == expected
 
 
-@pytest.mark.parametrize(("uri", "expected"), SCHEMES)
+@pytest.mark.parametrize(("uri", "expected"), TDS_2_3_ANNEX_E3 + SCHEMES)
 def test_the_canonical_form_is_a_fixed_point(uri: str, expected: str):
     assert to_digital_link(expected) == expected
 
