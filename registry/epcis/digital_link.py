@@ -56,8 +56,9 @@ class _Scheme:
     path: str  # Digital Link path: {key}, {serial} (last part), {piece} and {total} (ITIP)
 
 
-# EPC Tag Data Standard 2.x, section 6.3 (pure identities) and 6.4 (EPC class), against the
-# GS1 General Specifications' element strings; idpat only where the pattern is one GS1 key.
+# EPC Tag Data Standard 2.x: the pure identity (id), EPC class (class) and pattern (idpat)
+# URIs against the GS1 keys' element strings; idpat only where the pattern is one GS1 key
+# (its last part "*"), as the reference event-hash generator reads them.
 _SCHEMES: dict[tuple[str, str], _Scheme] = {
     ("id", "sgtin"): _Scheme(3, "indicator", 13, "01/{key}/21/{serial}"),
     ("id", "sscc"): _Scheme(2, "indicator", 17, "00/{key}"),
