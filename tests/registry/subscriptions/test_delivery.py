@@ -19,14 +19,14 @@ from tests.api.batch_helpers import make_party, qty, register
 from tests.registry.subscriptions.conftest import subscribe
 
 
-def expected_ids(app) -> list[str]:
-    """The outbox's message ids in ledger order: what must arrive, in this order."""
+def expected_ids(app, subscription_id: str | None = None) -> list[str]:
+    """The outbox's message ids in ledger order (of one subscription, if given): what must
+    arrive, in this order."""
     with app.app_context():
-        return list(
-            db.session.scalars(
-                select(OutboxMessage.id).order_by(OutboxMessage.ledger_index, OutboxMessage.id)
-            )
-        )
+        query = select(OutboxMessage.id).order_by(OutboxMessage.ledger_index, OutboxMessage.id)
+        if subscription_id is not None:
+            query = query.where(OutboxMessage.subscription_id == subscription_id)
+        return list(db.session.scalars(query))
 
 
 def drain(app, receiver, count: int, timeout: float = 20.0) -> None:

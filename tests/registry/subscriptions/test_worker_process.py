@@ -9,10 +9,13 @@ import signal
 import subprocess
 import time
 
+import pytest
 import standardwebhooks
 
 from tests.api.batch_helpers import register
 from tests.live import chemtrace_command
+from tests.registry.subscriptions.conftest import subscribe
+from tests.registry.subscriptions.receiver import Receiver
 from tests.registry.subscriptions.test_delivery import expected_ids, first_arrivals
 
 
@@ -62,3 +65,46 @@ def test_kill_minus_9_mid_delivery_loses_nothing(webhook_app, client, subscribed
     verifier = standardwebhooks.Webhook(subscribed.secret)
     for request in receiver.received:
         verifier.verify(request.body, request.headers)
+
+
+def test_two_workers_share_without_delivering_twice(
+    webhook_app, client, subscribed, auth, database_url
+):
+    """PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED gives each subscription to one worker at
+    a time, so without a crash every message arrives exactly once, in order."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several workers are for PostgreSQL; SQLite runs one")
+    second = Receiver(delay=0.05).start()
+    try:
+        other = subscribe(client, subscribed.regulator, second.url, name="again")
+        subscribed.receiver.delay = 0.05
+        for n in range(6):
+            register(client, subscribed.producer, lot_number=f"TWO-{n}")
+        ids = expected_ids(webhook_app)
+        workers = [start_worker(webhook_app, database_url) for _ in range(2)]
+        try:
+            per_subscription = len(ids) // 2
+            subscribed.receiver.wait_for(per_subscription)
+            second.wait_for(per_subscription)
+            time.sleep(0.3)  # a duplicate, if any, would arrive now
+        finally:
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+                worker.wait(10)
+        for receiver, subscription_id in (
+            (subscribed.receiver, subscribed.subscription_id),
+            (second, other["subscriptionID"]),
+        ):
+            got = [r.headers["webhook-id"] for r in receiver.received]
+            assert got == expected_ids(webhook_app, subscription_id)
+    finally:
+        second.stop()
+
+
+def test_deliver_once_from_the_command_line(webhook_app, client, subscribed):
+    register(client, subscribed.producer)
+    result = webhook_app.test_cli_runner().invoke(args=["deliver", "--once"])
+    assert result.exit_code == 0, result.output
+    assert [r.headers["webhook-id"] for r in subscribed.receiver.received] == expected_ids(
+        webhook_app
+    )
