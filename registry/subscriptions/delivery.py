@@ -12,6 +12,7 @@ writer, so there one worker runs, and it holds no transaction while it posts.
 from __future__ import annotations
 
 import http.client
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from registry.models import ApiKey, Event, OutboxMessage, SavedQuery, Subscripti
 from registry.subscriptions import destinations, queries, signing, subscriptions
 
 _random = secrets.SystemRandom()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def deliver_next(settings: Settings) -> bool:
             error = f"the receiver answered {status}"
     except destinations.DestinationRefused as refused:
         error = str(refused)
-    except (OSError, http.client.HTTPException) as failure:
+    except (OSError, http.client.HTTPException, ValueError) as failure:
         error = f"{type(failure).__name__}: {failure}"
     _finish(subscription_id, message_id, error=error, settings=settings)
     return True
@@ -157,6 +159,11 @@ def run(settings: Settings, stop: Callable[[], bool]) -> None:
         try:
             busy = deliver_next(settings)
         except SQLAlchemyError:
+            db.session.rollback()
+            busy = False
+        except Exception:
+            # A defect must not stop every other subscription's deliveries: say it, go on.
+            log.exception("webhook delivery failed")
             db.session.rollback()
             busy = False
         if not busy:

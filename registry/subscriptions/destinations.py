@@ -77,6 +77,8 @@ class Target:
 
 
 def _split(url: str) -> tuple[str, str, int, str]:
+    if any(c <= " " or c == "\x7f" for c in url):  # what no request line may carry
+        raise DestinationRefused(message("The webhook URL is not a valid URL."))
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -27,6 +27,8 @@ DEFAULT = parse_rules("https://*")
         "https:///hook",
         "https://8.8.8.8:99999/hook",
         "https://localhost/hook",  # resolves to loopback
+        "https://8.8.8.8/a b",  # nothing a request line may not carry
+        "https://8.8.8.8/a\r\nX-Injected: 1",
     ],
 )
 def test_refused_by_default(url):
