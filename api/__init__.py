@@ -61,6 +61,7 @@ def _register_blueprints(app: Flask) -> None:
         credentials,
         docs,
         epcis,
+        epcis_queries,
         events,
         exports,
         health,
@@ -92,5 +93,6 @@ def _register_blueprints(app: Flask) -> None:
         exports,
         access_log,
         epcis,
+        epcis_queries,
     ):
         app.register_blueprint(module.bp)

@@ -11,6 +11,8 @@ from dotenv import load_dotenv
 from limits import parse_many
 
 from registry.reports.mass_balance import Thresholds
+from registry.subscriptions.destinations import DEFAULT_ALLOWED as DEFAULT_WEBHOOK_ALLOWED
+from registry.subscriptions.destinations import parse_rules
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a bulk request of 1000 batches fits comfortably
@@ -62,11 +64,44 @@ def from_environment() -> dict[str, Any]:
         "PROXY_HOPS": _whole("CHEMTRACE_PROXY_HOPS", 0),
         # The language of an answer when neither ?lang= nor Accept-Language names a shipped one.
         "DEFAULT_LOCALE": os.environ.get("CHEMTRACE_DEFAULT_LOCALE", "en"),
+        # Where webhooks may be posted (api/webhooks.py, registry/subscriptions/destinations.py):
+        # comma-separated scheme://host-pattern or scheme://network rules, e.g.
+        # "https://*, http://127.0.0.1/8". A host pattern allows public addresses only:
+        # loopback, link-local and private networks are refused unless a network names them.
+        "WEBHOOK_ALLOWED": _webhook_rules(),
+        # Retrying a receiver that did not answer 2xx: the first wait, doubled on each failure
+        # up to the longest (each jittered); and how long a receiver has to answer.
+        "WEBHOOK_BACKOFF_SECONDS": _seconds("CHEMTRACE_WEBHOOK_BACKOFF_SECONDS", 1.0),
+        "WEBHOOK_BACKOFF_MAX_SECONDS": _seconds("CHEMTRACE_WEBHOOK_BACKOFF_MAX_SECONDS", 3600.0),
+        "WEBHOOK_TIMEOUT_SECONDS": _seconds("CHEMTRACE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
+        "WEBHOOK_POLL_SECONDS": _seconds("CHEMTRACE_WEBHOOK_POLL_SECONDS", 0.5),
     }
     if os.environ.get("CHEMTRACE_KEYS_DIR"):
         # Several servers share one set of signing keys through a shared directory.
         settings["KEYS_DIR"] = Path(os.environ["CHEMTRACE_KEYS_DIR"]).resolve()
     return settings
+
+
+def _webhook_rules() -> str:
+    value = os.environ.get("CHEMTRACE_WEBHOOK_ALLOWED", DEFAULT_WEBHOOK_ALLOWED)
+    try:
+        parse_rules(value)
+    except ValueError as exc:
+        raise ValueError(f"CHEMTRACE_WEBHOOK_ALLOWED: {exc}") from None
+    return value
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e7:
+        raise ValueError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
 
 
 def _positive(name: str, default: int) -> int:

@@ -17,3 +17,7 @@ def main() -> None:
         help="ChemTrace Registry: run the service and administer it.",
     )
     cli.main(prog_name="chemtrace")
+
+
+if __name__ == "__main__":  # `python -m api.console`, as `chemtrace serve` starts `deliver`
+    main()

@@ -386,3 +386,64 @@ class AccessRecord(db.Model):
     query: Mapped[str | None] = mapped_column(String(500))
     # The person behind an identity-platform token: a keyed hash, never the number itself.
     person_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+# --- Saved queries, subscriptions and their outbox -----------------------------------
+
+
+class SavedQuery(db.Model):
+    """A named EPCIS events query a regulator saved (EPCIS 2.0 REST bindings, /queries)."""
+
+    __tablename__ = "saved_queries"
+    __table_args__ = (UniqueConstraint("owner_credential_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100))
+    # The query parameters as given (lists of strings, times as ISO 8601 strings).
+    parameters: Mapped[dict[str, object]] = mapped_column(JSON)
+    # Whose it is: a query, and what its subscriptions deliver, is what this caller may see.
+    owner_credential_id: Mapped[str] = mapped_column(String(64), index=True)
+    owner_role: Mapped[str] = mapped_column(String(16))
+    owner_organization_id: Mapped[str | None] = mapped_column(String(26))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Subscription(db.Model):
+    """A webhook subscription to a saved query: every new matching event is posted to ``dest``."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_due", "active", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    query_id: Mapped[str] = mapped_column(ForeignKey("saved_queries.id"), index=True)
+    dest: Mapped[str] = mapped_column(String(2000))
+    # The signing secret, encrypted (AES-GCM, key outside the database: crypto.secretbox).
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary(128))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Delivery state: consecutive failures, when to try again, the last 2xx.
+    failures: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class OutboxMessage(db.Model):
+    """One event to post to one subscription, written in the event's own transaction."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_outbox_pending", "subscription_id", "delivered_at", "ledger_index"),
+    )
+
+    # Also the `webhook-id` the receiver deduplicates on.
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
+    event_id: Mapped[str] = mapped_column(String(26))
+    ledger_index: Mapped[int] = mapped_column(BigInteger)
+    # The red flags the event raised when it was written (alerts), empty for a plain match.
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -8,6 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from api.cli.apikeys import apikey_group
+    from api.cli.deliver import deliver_command
     from api.cli.keys import keys_group
     from api.cli.labels import label_group
     from api.cli.ledger import ledger_group
@@ -20,5 +21,6 @@ def init_app(app: Flask) -> None:
         keys_group,
         label_group,
         ledger_group,
+        deliver_command,
     ):
         app.cli.add_command(command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from importlib import resources
 
@@ -50,8 +51,14 @@ def _check_labels_print() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default: config)")
+@click.option(
+    "--deliver/--no-deliver",
+    default=True,
+    show_default=True,
+    help="Also run the webhook delivery worker (chemtrace deliver) beside gunicorn.",
+)
 @with_appcontext
-def serve_command(host: str, port: int, workers: int | None) -> None:
+def serve_command(host: str, port: int, workers: int | None, deliver: bool) -> None:
     """Migrate, create a signing key and seed if needed, then run under gunicorn."""
     prepare()
     metrics_dir = current_app.config["DATA_DIR"] / "prometheus"
@@ -65,6 +72,12 @@ def serve_command(host: str, port: int, workers: int | None) -> None:
     )
     sys.stdout.flush()
     sys.stderr.flush()
+    if deliver:
+        # A process of its own, child of this one (which becomes gunicorn's master below, with
+        # the same pid): it stops when the master is gone.
+        subprocess.Popen(  # noqa: S603 - our own interpreter and command
+            [sys.executable, "-m", "api.console", "deliver", "--parent", str(os.getpid())]
+        )
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
 
 

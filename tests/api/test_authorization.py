@@ -12,6 +12,7 @@ holds) are in ``test_parties_between_own_and_other``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -114,12 +115,21 @@ GET  /api/v1/exports/events.csv                         401  401  401  403  200 
 GET  /api/v1/access-log                                 401  401  401  403  200  403  403  403
 GET  /api/v1/epcis/events                               401  401  401  403  200  403  403  403
 POST /api/v1/epcis/capture                              401  401  401  403  403  403  201  422
+# Saved queries are their regulator's own: {queryName} and {subscriptionID} are the regulator's.
+POST /api/v1/epcis/queries                              401  401  401  403  201  403  403  403
+GET  /api/v1/epcis/queries                              401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/queries/{queryName}                  401  401  401  403  200  403  403  403
+DELETE /api/v1/epcis/queries/{queryName}                401  401  401  403  204  403  403  403
+GET  /api/v1/epcis/queries/{queryName}/events           401  401  401  403  200  403  403  403
+POST /api/v1/epcis/queries/{queryName}/subscriptions    401  401  401  403  201  403  403  403
+GET  /api/v1/epcis/queries/{queryName}/subscriptions    401  401  401  403  200  403  403  403
+DELETE /api/v1/epcis/queries/{queryName}/subscriptions/{subscriptionID} 401 401 401 403 204 403 403 403
 
 # Transfers: own is the receiver (the sender is in test_parties_between_own_and_other).
 GET  /api/v1/transfers/{transfer_id}                    401  401  401  403  200  403  200  404
 POST /api/v1/transfers/{transfer_id}/receive            401  401  401  403  403  403  200  404
 POST /api/v1/transfers/{transfer_id}/reject             401  401  401  403  403  403  200  404
-"""
+"""  # noqa: E501 - one row is longer than the table
 
 SEEDED_CAS_RN = "67-64-1"  # acetone
 
@@ -164,6 +174,12 @@ BODIES: dict[str, dict[str, Any]] = {
                 }
             ]
         },
+    },
+    "POST /api/v1/epcis/queries": {"name": "shipments", "query": {"EQ_bizStep": ["shipping"]}},
+    # A public address (no DNS lookup, nothing is sent when subscribing).
+    "POST /api/v1/epcis/queries/{queryName}/subscriptions": {
+        "dest": "https://8.8.8.8/hook",
+        "stream": True,
     },
     # 0100109106 (ENTERPRISE_CODES[2]): a valid enterprise code no test organisation uses.
     "POST /api/v1/organizations": {"name": "New Chemicals JSC", "enterprise_code": "0100109106"},
@@ -393,7 +409,10 @@ def _ship(client, sender: Party, batch_id: str, to: str) -> dict[str, Any]:
 
 
 # The parameters that name an object made for the request, so that no two requests share it.
-OBJECTS = ("batch_id", "token", "transfer_id", "key_id")
+OBJECTS = ("batch_id", "token", "transfer_id", "key_id", "queryName", "subscriptionID")
+
+
+_QUERY_NAMES = itertools.count()
 
 
 def _names_an_object(route: str) -> bool:
@@ -421,6 +440,16 @@ def _objects(app: Flask, client, world: World, route: str) -> dict[str, str]:
         params["transfer_id"] = shipment["id"]
     if "{key_id}" in named:
         params["key_id"] = _issue(app, "inspector")[0]
+    if "{queryName}" in named:
+        params["queryName"] = f"q-{next(_QUERY_NAMES)}"
+        query = {"name": params["queryName"], "query": {}}
+        _post(client, "/api/v1/epcis/queries", query, world.headers["regulator"])
+    if "{subscriptionID}" in named:
+        path = f"/api/v1/epcis/queries/{params['queryName']}/subscriptions"
+        body = BODIES["POST /api/v1/epcis/queries/{queryName}/subscriptions"]
+        params["subscriptionID"] = _post(client, path, body, world.headers["regulator"])[
+            "subscriptionID"
+        ]
     if route in BEFORE:
         role, before = BEFORE[route]
         path = before.removeprefix("POST ").format(**params)

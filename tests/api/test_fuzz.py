@@ -91,6 +91,11 @@ RULES_BEYOND_SCHEMA = [
     "accessLog",
     "epcisQueryEvents",
     "epcisCapture",
+    # A name already taken (409); a webhook URL the allow-list refuses (by default anything
+    # but public https), a page token this service did not issue.
+    "epcisCreateQuery",
+    "epcisSubscribe",
+    "epcisQueryEventsOfQuery",
 ]
 PARSE_ERRORS = frozenset({"invalid_field", "missing_field", "unknown_field", "repeated_parameter"})
 

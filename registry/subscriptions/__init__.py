@@ -1,0 +1,1 @@
+"""Saved EPCIS queries, webhook subscriptions to them, and their durable delivery."""
