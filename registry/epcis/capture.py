@@ -1,8 +1,11 @@
 """EPCIS 2.0 capture: an enterprise's EPCISDocument recorded as registry operations.
 
-All or nothing: every event is mapped and applied in the caller's one transaction, and a
-document with any event that cannot be mapped is refused whole, listing each such event and
-why. What maps:
+A document is checked whole first (:func:`events_of`): valid EPCIS 2.0, with the EPCIS
+``@context`` in either of GS1's forms, at most :data:`MAX_EVENTS` events; if not, it is
+refused and nothing is done. Then :func:`apply` maps and records each event in a SAVEPOINT
+of the caller's transaction (``registry.ledger.events.savepoint``), so an event that cannot
+be recorded leaves nothing behind. With ``proceed`` the good events stay and the bad are
+listed; otherwise (``rollback``, the default) one bad event undoes them all. What maps:
 
 - ObjectEvent ADD, bizStep commissioning or creating_class_instance: a registration. The
   substance is the `ct:casRN` extension (CAS RNs are not GS1 keys), the lot `ct:lotNumber`
@@ -22,7 +25,7 @@ does not know) is refused with its reason.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -36,21 +39,46 @@ from registry.custody import operations, transfers, transformations
 from registry.custody.batches import BatchSpec, register
 from registry.db import db
 from registry.epcis import cbv, mapping
-from registry.errors import DomainError, FieldError, Unprocessable, message
+from registry.errors import DomainError, FieldError, LimitExceeded, Malformed, message
+from registry.ledger import events as ledger_events
 from registry.models import Facility, Transfer
 
 UOM_UNITS = {"KGM": "kg", "GRM": "g", "TNE": "t", "LTR": "L", "MLT": "mL", "MTQ": "m3"}
 COMMISSIONING = {"commissioning", "creating_class_instance"}
 # As many events as a bulk registration takes batches: one capture is one transaction.
 MAX_EVENTS = 1000
+# GS1 publishes the EPCIS 2.0 context under both addresses; either names it.
+EPCIS_CONTEXTS = frozenset(
+    {
+        "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+        "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+    }
+)
+ROLLBACK, PROCEED = "rollback", "proceed"
 
 
-class CaptureRefused(Unprocessable):
+class DocumentInvalid(Malformed):
+    code = "epcis_invalid"
+    title = message("The EPCIS document is not valid")
+
+
+class CaptureLimitExceeded(LimitExceeded):
+    code = "epcis_capture_limit"
+    title = message("Too many EPCIS events at once")
+
+
+class CaptureRefused(Malformed):
+    """A single event (POST /epcis/events) that cannot be recorded."""
+
     code = "epcis_unmappable"
     title = message("Some EPCIS events cannot be recorded")
 
 
 class _Unmappable(Exception):
+    pass
+
+
+class _Undo(Exception):
     pass
 
 
@@ -70,13 +98,46 @@ class Captured:
     object_id: str
 
 
-def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
-    """Record every event of ``document``; raise :class:`CaptureRefused` naming each one
-    that cannot be, after checking them all. The caller rolls back on refusal."""
+@dataclass(frozen=True)
+class Refusal:
+    """Why event ``index`` was not recorded; ``message`` is a translatable Message."""
+
+    index: int
+    code: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    captured: list[Captured] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+def _invalid(detail: str, errors: list[FieldError]) -> DocumentInvalid:
+    return DocumentInvalid(detail, field_errors=errors)
+
+
+def _names_epcis_context(context: Any) -> bool:
+    parts = context if isinstance(context, list) else [context]
+    return any(isinstance(p, str) and p in EPCIS_CONTEXTS for p in parts)
+
+
+def _event_list(document: Any) -> Any:
+    """The eventList of an EPCISDocument, or of an EPCISQueryDocument's results (the
+    binding's capture takes both)."""
     body = document.get("epcisBody") if isinstance(document, dict) else None
-    event_list = body.get("eventList") if isinstance(body, dict) else None
-    if isinstance(event_list, list) and len(event_list) > MAX_EVENTS:
-        raise CaptureRefused(
+    if isinstance(body, dict) and document.get("type") == "EPCISQueryDocument":
+        results = body.get("queryResults")
+        body = results.get("resultsBody") if isinstance(results, dict) else None
+    return body.get("eventList") if isinstance(body, dict) else None
+
+
+def events_of(document: Any, *, single: bool = False) -> list[dict[str, Any]]:
+    """The events of an EPCISDocument (or, ``single``, the one event posted alone), after
+    checking the whole: raise :class:`DocumentInvalid` or :class:`CaptureLimitExceeded`."""
+    event_list = _event_list(document)
+    if not single and isinstance(event_list, list) and len(event_list) > MAX_EVENTS:
+        raise CaptureLimitExceeded(
             message(
                 "A capture takes at most {max_events} events; split the document.",
                 max_events=MAX_EVENTS,
@@ -95,9 +156,9 @@ def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
         )
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
-        raise CaptureRefused(
+        raise _invalid(
             message("The document is not a valid EPCIS 2.0 document."),
-            field_errors=[
+            [
                 FieldError(
                     ".".join(str(p) for p in e.absolute_path) or "document",
                     e.message[:300],
@@ -106,35 +167,68 @@ def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
                 for e in errors[:20]
             ],
         )
-    if document.get("type") != "EPCISDocument":
-        raise CaptureRefused(
-            message("Capture takes an EPCISDocument."),
-            field_errors=[FieldError("type", message("Send an EPCISDocument."), "epcis_invalid")],
+    kind = document.get("type")
+    if single and kind in ("EPCISDocument", "EPCISQueryDocument"):
+        raise _invalid(
+            message("Send one EPCIS event here; documents go to /capture."),
+            [FieldError("type", message("Send an EPCIS event."), "epcis_invalid")],
         )
-    events = document["epcisBody"].get("eventList") or []
+    if not single and kind not in ("EPCISDocument", "EPCISQueryDocument"):
+        raise _invalid(
+            message("Capture takes an EPCISDocument or an EPCISQueryDocument."),
+            [FieldError("type", message("Send an EPCISDocument."), "epcis_invalid")],
+        )
+    if not _names_epcis_context(document.get("@context")):
+        raise _invalid(
+            message("The @context must name the EPCIS 2.0 context."),
+            [
+                FieldError(
+                    "@context",
+                    message(
+                        "Name {context} (or its 2.0.0 form).",
+                        context=min(EPCIS_CONTEXTS, key=len),
+                    ),
+                    "epcis_invalid",
+                )
+            ],
+        )
+    if single:
+        return [document]
+    events = _event_list(document) or []
+    if not events:
+        raise _invalid(
+            message("The document has no events."),
+            [FieldError("epcisBody.eventList", message("No events."), "epcis_invalid")],
+        )
+    return events
+
+
+def apply(
+    events: list[dict[str, Any]], actor: Principal, base_url: str, behaviour: str = ROLLBACK
+) -> Outcome:
+    """Record each event in a savepoint of its own. With ``rollback`` one refusal undoes
+    every event (the outcome lists every refusal and nothing captured)."""
     context = Context(actor, base_url)
-    results, refusals = [], []
-    for index, event in enumerate(events):
-        try:
-            results.append(Captured(index, *context.apply(event)))
-        except _Unmappable as reason:
-            refusals.append(
-                FieldError(f"epcisBody.eventList.{index}", reason.args[0], "unmappable")
-            )
-        except DomainError as error:
-            refusals.append(FieldError(f"epcisBody.eventList.{index}", error.detail, error.code))
-    if refusals or not events:
-        raise CaptureRefused(
-            message(
-                "{refused} of {total} events cannot be recorded; nothing was.",
-                refused=len(refusals),
-                total=len(events),
-            )
-            if events
-            else message("The document has no events."),
-            field_errors=refusals,
-        )
-    return results
+    outcome = Outcome()
+    try:
+        with ledger_events.savepoint():
+            for index, event in enumerate(events):
+                try:
+                    with ledger_events.savepoint():
+                        outcome.captured.append(Captured(index, *context.apply(event)))
+                except _Unmappable as reason:
+                    outcome.refusals.append(Refusal(index, "unmappable", reason.args[0]))
+                except DomainError as error:
+                    outcome.refusals.append(Refusal(index, error.code, error.detail))
+            if behaviour != PROCEED and outcome.refusals:
+                raise _Undo
+    except _Undo:
+        outcome.captured.clear()
+    return outcome
+
+
+def refusal_errors(refusals: list[Refusal]) -> list[FieldError]:
+    return [FieldError(f"epcisBody.eventList.{r.index}", r.message, r.code) for r in refusals]
 
 
 def _extension(event: dict[str, Any], name: str) -> Any:
