@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, current_app, json
+from flask import Response, current_app, json, request
 
 from api.audit import audited
 from api.auth import requires_roles
@@ -32,6 +32,8 @@ from api.schemas.common import moment
 from registry.epcis import mapping, vocabulary
 from registry.epcis import query as epcis_query
 from registry.errors import message
+
+MEDIA_TYPES = ("application/ld+json", "application/json")
 
 
 class EpcisQuery(PageQuery):
@@ -75,7 +77,10 @@ def _events(within: tuple[tuple[str, str], ...] = ()) -> Response:
         ),
         current_app.config["PUBLIC_URL"],
     )
-    response = Response(mapping.dumps(page.document), mimetype="application/ld+json")
+    # JSON-LD by default; plain JSON (the same document) to a client that asks for it, as
+    # the EPCIS REST bindings' clients do.
+    media_type = request.accept_mimetypes.best_match(MEDIA_TYPES) or MEDIA_TYPES[0]
+    response = Response(mapping.dumps(page.document), mimetype=media_type)
     return with_next_link(response, page.next_page_token)
 
 
