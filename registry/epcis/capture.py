@@ -1,8 +1,7 @@
 """EPCIS 2.0 capture: an enterprise's EPCISDocument recorded as registry operations.
 
-A document is checked whole first (:func:`events_of`): valid EPCIS 2.0, with the EPCIS
-``@context`` in either of GS1's forms, at most :data:`MAX_EVENTS` events; if not, it is
-refused and nothing is done. Then :func:`apply` maps and records each event in a SAVEPOINT
+A document is checked whole first (``registry.epcis.documents``); if it is refused,
+nothing is done. Then :func:`apply` maps and records each event in a SAVEPOINT
 of the caller's transaction (``registry.ledger.events.savepoint``), so an event that cannot
 be recorded leaves nothing behind. With ``proceed`` the good events stay and the bad are
 listed; otherwise (``rollback``, the default) one bad event undoes them all. What maps:
@@ -24,14 +23,10 @@ does not know) is refused with its reason.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft7Validator
 from sqlalchemy import select
 
 from registry.access.credentials import Principal
@@ -39,32 +34,13 @@ from registry.custody import operations, transfers, transformations
 from registry.custody.batches import BatchSpec, register
 from registry.db import db
 from registry.epcis import cbv, mapping
-from registry.errors import DomainError, FieldError, LimitExceeded, Malformed, message
+from registry.errors import DomainError, FieldError, Malformed, message
 from registry.ledger import events as ledger_events
 from registry.models import Facility, Transfer
 
 UOM_UNITS = {"KGM": "kg", "GRM": "g", "TNE": "t", "LTR": "L", "MLT": "mL", "MTQ": "m3"}
 COMMISSIONING = {"commissioning", "creating_class_instance"}
-# As many events as a bulk registration takes batches: one capture is one transaction.
-MAX_EVENTS = 1000
-# GS1 publishes the EPCIS 2.0 context under both addresses; either names it.
-EPCIS_CONTEXTS = frozenset(
-    {
-        "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
-        "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
-    }
-)
 ROLLBACK, PROCEED = "rollback", "proceed"
-
-
-class DocumentInvalid(Malformed):
-    code = "epcis_invalid"
-    title = message("The EPCIS document is not valid")
-
-
-class CaptureLimitExceeded(LimitExceeded):
-    code = "epcis_capture_limit"
-    title = message("Too many EPCIS events at once")
 
 
 class CaptureRefused(Malformed):
@@ -80,12 +56,6 @@ class _Unmappable(Exception):
 
 class _Undo(Exception):
     pass
-
-
-@cache
-def _validator() -> Draft7Validator:
-    text = resources.files("registry.data").joinpath("EPCIS-JSON-Schema.json").read_text()
-    return Draft7Validator(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -111,96 +81,6 @@ class Refusal:
 class Outcome:
     captured: list[Captured] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
-
-
-def _invalid(detail: str, errors: list[FieldError]) -> DocumentInvalid:
-    return DocumentInvalid(detail, field_errors=errors)
-
-
-def _names_epcis_context(context: Any) -> bool:
-    parts = context if isinstance(context, list) else [context]
-    return any(isinstance(p, str) and p in EPCIS_CONTEXTS for p in parts)
-
-
-def _event_list(document: Any) -> Any:
-    """The eventList of an EPCISDocument, or of an EPCISQueryDocument's results (the
-    binding's capture takes both)."""
-    body = document.get("epcisBody") if isinstance(document, dict) else None
-    if isinstance(body, dict) and document.get("type") == "EPCISQueryDocument":
-        results = body.get("queryResults")
-        body = results.get("resultsBody") if isinstance(results, dict) else None
-    return body.get("eventList") if isinstance(body, dict) else None
-
-
-def events_of(document: Any, *, single: bool = False) -> list[dict[str, Any]]:
-    """The events of an EPCISDocument (or, ``single``, the one event posted alone), after
-    checking the whole: raise :class:`DocumentInvalid` or :class:`CaptureLimitExceeded`."""
-    event_list = _event_list(document)
-    if not single and isinstance(event_list, list) and len(event_list) > MAX_EVENTS:
-        raise CaptureLimitExceeded(
-            message(
-                "A capture takes at most {max_events} events; split the document.",
-                max_events=MAX_EVENTS,
-            ),
-            field_errors=[
-                FieldError(
-                    "epcisBody.eventList",
-                    message(
-                        "{count} events; at most {max_events}.",
-                        count=len(event_list),
-                        max_events=MAX_EVENTS,
-                    ),
-                    "too_many_events",
-                )
-            ],
-        )
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise _invalid(
-            message("The document is not a valid EPCIS 2.0 document."),
-            [
-                FieldError(
-                    ".".join(str(p) for p in e.absolute_path) or "document",
-                    e.message[:300],
-                    "epcis_invalid",
-                )
-                for e in errors[:20]
-            ],
-        )
-    kind = document.get("type")
-    if single and kind in ("EPCISDocument", "EPCISQueryDocument"):
-        raise _invalid(
-            message("Send one EPCIS event here; documents go to /capture."),
-            [FieldError("type", message("Send an EPCIS event."), "epcis_invalid")],
-        )
-    if not single and kind not in ("EPCISDocument", "EPCISQueryDocument"):
-        raise _invalid(
-            message("Capture takes an EPCISDocument or an EPCISQueryDocument."),
-            [FieldError("type", message("Send an EPCISDocument."), "epcis_invalid")],
-        )
-    if not _names_epcis_context(document.get("@context")):
-        raise _invalid(
-            message("The @context must name the EPCIS 2.0 context."),
-            [
-                FieldError(
-                    "@context",
-                    message(
-                        "Name {context} (or its 2.0.0 form).",
-                        context=min(EPCIS_CONTEXTS, key=len),
-                    ),
-                    "epcis_invalid",
-                )
-            ],
-        )
-    if single:
-        return [document]
-    events = _event_list(document) or []
-    if not events:
-        raise _invalid(
-            message("The document has no events."),
-            [FieldError("epcisBody.eventList", message("No events."), "epcis_invalid")],
-        )
-    return events
 
 
 def apply(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from registry.access.credentials import Principal
 from registry.db import db, new_id, utcnow
 from registry.epcis import capture as epcis_capture
+from registry.epcis import documents
 from registry.errors import InvalidInput, NotFound, message
 from registry.models import EpcisCaptureJob
 from registry.pagination import decode_cursor, encode_cursor
@@ -74,7 +75,7 @@ def capture(
 ) -> EpcisCaptureJob:
     """Capture an EPCISDocument as a job. A document refused whole raises (no job); events
     refused one by one are the job's ``errors``."""
-    events = epcis_capture.events_of(document)
+    events = documents.events_of(document)
     outcome = epcis_capture.apply(events, actor, base_url, behaviour)
     return _record(actor, behaviour, len(events), outcome)
 
@@ -82,7 +83,7 @@ def capture(
 def capture_event(event: Any, actor: Principal, base_url: str) -> EpcisCaptureJob:
     """The standard's single-event capture: recorded, or refused with
     :class:`~registry.epcis.capture.CaptureRefused` and nothing kept."""
-    events = epcis_capture.events_of(event, single=True)
+    events = documents.events_of(event, single=True)
     outcome = epcis_capture.apply(events, actor, base_url)
     if outcome.refusals:
         raise epcis_capture.CaptureRefused(

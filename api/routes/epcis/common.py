@@ -12,8 +12,7 @@ from marshmallow import fields, validate
 from api.config import MAX_BODY_BYTES
 from api.errors import HTTP_DETAILS, ApiProblem
 from api.schemas.common import PRINTABLE_ASCII, QueryInteger, StrictSchema
-from registry.epcis import capture as epcis_capture
-from registry.epcis import mapping
+from registry.epcis import documents, mapping
 
 bp = Blueprint("epcis", __name__, url_prefix="/api/v1/epcis")
 
@@ -22,7 +21,7 @@ EPCIS_VERSION = CBV_VERSION = "2.0.0"
 
 def _limits() -> dict[str, str]:
     return {
-        "GS1-EPCIS-Capture-Limit": str(epcis_capture.MAX_EVENTS),
+        "GS1-EPCIS-Capture-Limit": str(documents.MAX_EVENTS),
         "GS1-EPCIS-Capture-File-Size-Limit": str(MAX_BODY_BYTES),
     }
 
