@@ -82,9 +82,13 @@ def _batch_ids(query: EventQuery, base_url: str) -> set[str] | None:
 
 
 def _facility_ids(uri: str, base_url: str) -> list[str]:
-    """The facilities whose location URI (GLN Digital Link or ours) is ``uri``."""
-    facilities = db.session.scalars(select(Facility))
-    return [f.id for f in facilities if mapping.location_uri(base_url, f) == uri]
+    """The facilities whose location URI (GLN Digital Link or ours) is ``uri``: those with
+    the id or the GLN it names, read, then kept if their URI is exactly ``uri``."""
+    named = uri.rstrip("/").rsplit("/", 1)[-1][:26]
+    candidates = db.session.scalars(
+        select(Facility).where(or_(Facility.id == named, Facility.gln == named))
+    )
+    return [f.id for f in candidates if mapping.location_uri(base_url, f) == uri]
 
 
 def _after(token: str) -> int:

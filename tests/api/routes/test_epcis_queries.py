@@ -135,3 +135,18 @@ def test_a_refused_query_is_an_epcis_query_parameter_exception(client, regulator
     assert response.status_code == 422
     assert response.json["type"] == "epcisException:QueryParameterException"
     assert response.json["code"] == "validation_failed"
+
+
+def test_a_facility_with_a_gln_is_its_digital_link(client, regulator, producer):
+    facility = client.post(
+        f"/api/v1/organizations/{producer.id}/facilities",
+        json={"name": "Warehouse 2", "address": "Lot 4", "gln": "8934567000000"},
+        headers=producer.headers,
+    ).json
+    register(client, producer, "10", facility_id=facility["id"])
+    location = "https://id.gs1.org/414/8934567000000"
+    assert location in members(client, regulator, "bizLocations")[0]
+    found = events_of(client, regulator, "bizLocations", location)
+    assert [e["bizLocation"]["id"] for e in found] == [location, location]
+    # The registry's own URI names a facility only when it has no GLN.
+    assert events_of(client, regulator, "bizLocations", f"{BASE}/facilities/{facility['id']}") == []
