@@ -65,6 +65,11 @@ def _gs1_headers(response: Response) -> Response:
         if request.path.rstrip("/").endswith("/capture"):
             response.headers.update(_limits())
             response.headers["GS1-Capture-Error-Behaviour"] = "all"
+    if response.status_code == 202 and "Location" not in response.headers:
+        # An Idempotency-Key replay keeps the body only: the job it names is the Location.
+        capture_id = (response.get_json(silent=True) or {}).get("captureID")
+        if isinstance(capture_id, str):
+            response.headers["Location"] = f"{bp.url_prefix}/capture/{capture_id}"
     if response.status_code == 413:
         response.headers.update(_limits())
     return response

@@ -163,3 +163,14 @@ def test_options_on_capture_says_the_limits(client):
     assert int(response.headers["GS1-EPCIS-Capture-File-Size-Limit"]) > 0
     assert response.headers["GS1-Capture-Error-Behaviour"] == "all"
     assert response.headers["GS1-EPCIS-Version"] == "2.0.0"
+
+
+def test_a_capture_sent_again_with_its_idempotency_key_is_the_same_job(app, client, producer):
+    body = document(commissioning(producer))
+    key = {"Idempotency-Key": "capture-1"}
+    first = post(client, producer, body, **key)
+    again = post(client, producer, body, **key)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count(app, Batch) == 1
