@@ -61,7 +61,6 @@ def _register_blueprints(app: Flask) -> None:
         credentials,
         docs,
         epcis,
-        epcis_queries,
         events,
         exports,
         health,
@@ -93,6 +92,6 @@ def _register_blueprints(app: Flask) -> None:
         exports,
         access_log,
         epcis,
-        epcis_queries,
+        epcis.saved_queries,
     ):
         app.register_blueprint(module.bp)

@@ -16,7 +16,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g, has_request_context, json, request
 from marshmallow import ValidationError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
@@ -82,6 +82,8 @@ HTTP_DETAILS = {
 DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
     domain.InvalidInput: 422,
     domain.Unprocessable: 422,
+    domain.Malformed: 400,
+    domain.LimitExceeded: 413,
     domain.NotFound: 404,
     domain.Conflict: 409,
     domain.Unauthenticated: 401,
@@ -110,6 +112,33 @@ class ApiProblem(Exception):
         self.status, self.code, self.detail, self.extra = status, code, detail, extra
 
 
+# The EPCIS REST bindings' problem types, by status, for answers under the EPCIS root.
+EPCIS_ROOT = "/api/v1/epcis"
+EPCIS_TYPES = {
+    400: "ValidationException",
+    401: "SecurityException",
+    403: "SecurityException",
+    404: "NoSuchNameException",
+    406: "NotAcceptableException",
+    409: "ResourceAlreadyExistsException",
+    413: "CaptureLimitExceededException",
+    414: "URITooLongException",
+    415: "UnsupportedMediaTypeException",
+    422: "ValidationException",
+    500: "ImplementationException",
+    501: "ImplementationException",
+}
+
+
+def _problem_type(status: int, code: str) -> str:
+    if has_request_context() and request.path.startswith(EPCIS_ROOT) and status in EPCIS_TYPES:
+        name = EPCIS_TYPES[status]
+        if request.method == "GET" and status in (400, 422):
+            name = "QueryParameterException"  # a refused query parameter
+        return f"epcisException:{name}"
+    return f"urn:chemtrace:problem:{code}"
+
+
 def problem(
     status: int,
     code: str,
@@ -119,7 +148,7 @@ def problem(
     **extra: Any,
 ) -> Response:
     body: dict[str, Any] = {
-        "type": f"urn:chemtrace:problem:{code}",
+        "type": _problem_type(status, code),
         "title": localised(title or _default_title(status)),
         "status": status,
         "detail": localised(detail),

@@ -69,6 +69,21 @@ class Unprocessable(DomainError):
     title = message("The request cannot be carried out")
 
 
+class Malformed(DomainError):
+    """A request whose content is not what the operation takes (not a valid document of its
+    kind), refused whole before anything is done."""
+
+    code = "malformed"
+    title = message("The request content is not valid")
+
+
+class LimitExceeded(DomainError):
+    """A request larger than the registry takes at once (too many items to capture)."""
+
+    code = "limit_exceeded"
+    title = message("The request is larger than the registry takes at once")
+
+
 class NotFound(DomainError):
     code = "not_found"
     title = message("No such object")

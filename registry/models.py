@@ -447,3 +447,29 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EpcisCaptureJob(db.Model):
+    """One EPCIS capture (POST /epcis/capture or /epcis/events) and what came of it.
+
+    Capture runs within the request, so a job is finished when it is first seen; the row
+    keeps its outcome for the standard's capture-job resources, across restarts.
+    """
+
+    __tablename__ = "epcis_capture_jobs"
+    __table_args__ = (Index("ix_epcis_capture_jobs_organization", "organization_id", "id"),)
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
+    # The enterprise that captured: only it (and regulators and admins) may see the job.
+    organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    credential_id: Mapped[str] = mapped_column(String(64))
+    error_behaviour: Mapped[str] = mapped_column(String(8))  # rollback | proceed
+    running: Mapped[bool] = mapped_column(default=False)
+    success: Mapped[bool]
+    event_count: Mapped[int]
+    # [{index, operation, id}] for each event recorded.
+    captured: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    # [{index, field, code, message, template, values}]: why each event was not recorded.
+    errors: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -20,7 +20,12 @@ SOURCES = sorted((ROOT / "api").rglob("*.py")) + sorted((ROOT / "registry").rglo
 # Calls that take a problem code, and the position of the code among their arguments.
 PROBLEM_CODE_ARGUMENT = {"ApiProblem": 1, "problem": 1, "Conflict": 1, "InvalidInput": 2}
 FIELD_CODE_ARGUMENT = {"FieldError": 2, "CodedMessage": 1}
-ABSTRACT = {"domain_error", "http_error"}  # a base class's placeholder; an unlisted status
+ABSTRACT = {
+    "domain_error",
+    "http_error",
+    "malformed",
+    "limit_exceeded",
+}  # a base class's placeholder; an unlisted status
 
 
 def _literal(node: ast.expr | None) -> str | None:

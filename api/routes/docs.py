@@ -30,6 +30,8 @@ from registry.errors import NotFound, message
 bp = Blueprint("docs", __name__)
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+# The page lists OPTIONS too where the contract documents it (the EPCIS resources).
+LISTED_METHODS = (*HTTP_METHODS, "options")
 SWAGGER_UI = resources.files("swagger_ui").joinpath("static")
 OWN_ASSETS = resources.files("api").joinpath("assets")
 # Only what the page loads; the package's other files (the editor, source maps) are not served.
@@ -92,7 +94,7 @@ def docs_page():
         {"method": method.upper(), "path": path, **operation}
         for path, item in spec["paths"].items()
         for method, operation in item.items()
-        if method in HTTP_METHODS
+        if method in LISTED_METHODS
     ]
     page = render_template(
         "docs.html",

@@ -1,7 +1,7 @@
 """saved queries, webhook subscriptions and their outbox
 
 Revision ID: 3b6b65ba2fd9
-Revises: 75fdb468dd10
+Revises: 3c9e1f7a2b4d
 Create Date: 2026-12-03 06:03:07.543311
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3b6b65ba2fd9'
-down_revision = '75fdb468dd10'
+down_revision = '3c9e1f7a2b4d'
 branch_labels = None
 depends_on = None
 

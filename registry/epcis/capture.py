@@ -1,8 +1,10 @@
 """EPCIS 2.0 capture: an enterprise's EPCISDocument recorded as registry operations.
 
-All or nothing: every event is mapped and applied in the caller's one transaction, and a
-document with any event that cannot be mapped is refused whole, listing each such event and
-why. What maps:
+A document is checked whole first (``registry.epcis.documents``); if it is refused,
+nothing is done. Then :func:`apply` maps and records each event in a SAVEPOINT
+of the caller's transaction (``registry.ledger.events.savepoint``), so an event that cannot
+be recorded leaves nothing behind. With ``proceed`` the good events stay and the bad are
+listed; otherwise (``rollback``, the default) one bad event undoes them all. What maps:
 
 - ObjectEvent ADD, bizStep commissioning or creating_class_instance: a registration. The
   substance is the `ct:casRN` extension (CAS RNs are not GS1 keys), the lot `ct:lotNumber`
@@ -21,14 +23,10 @@ does not know) is refused with its reason.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft7Validator
 from sqlalchemy import select
 
 from registry.access.credentials import Principal
@@ -36,16 +34,18 @@ from registry.custody import operations, transfers, transformations
 from registry.custody.batches import BatchSpec, register
 from registry.db import db
 from registry.epcis import cbv, mapping
-from registry.errors import DomainError, FieldError, Unprocessable, message
+from registry.errors import DomainError, FieldError, Malformed, message
+from registry.ledger import events as ledger_events
 from registry.models import Facility, Transfer
 
 UOM_UNITS = {"KGM": "kg", "GRM": "g", "TNE": "t", "LTR": "L", "MLT": "mL", "MTQ": "m3"}
 COMMISSIONING = {"commissioning", "creating_class_instance"}
-# As many events as a bulk registration takes batches: one capture is one transaction.
-MAX_EVENTS = 1000
+ROLLBACK, PROCEED = "rollback", "proceed"
 
 
-class CaptureRefused(Unprocessable):
+class CaptureRefused(Malformed):
+    """A single event (POST /epcis/events) that cannot be recorded."""
+
     code = "epcis_unmappable"
     title = message("Some EPCIS events cannot be recorded")
 
@@ -54,10 +54,8 @@ class _Unmappable(Exception):
     pass
 
 
-@cache
-def _validator() -> Draft7Validator:
-    text = resources.files("registry.data").joinpath("EPCIS-JSON-Schema.json").read_text()
-    return Draft7Validator(json.loads(text))
+class _Undo(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -70,71 +68,47 @@ class Captured:
     object_id: str
 
 
-def capture(document: Any, actor: Principal, base_url: str) -> list[Captured]:
-    """Record every event of ``document``; raise :class:`CaptureRefused` naming each one
-    that cannot be, after checking them all. The caller rolls back on refusal."""
-    body = document.get("epcisBody") if isinstance(document, dict) else None
-    event_list = body.get("eventList") if isinstance(body, dict) else None
-    if isinstance(event_list, list) and len(event_list) > MAX_EVENTS:
-        raise CaptureRefused(
-            message(
-                "A capture takes at most {max_events} events; split the document.",
-                max_events=MAX_EVENTS,
-            ),
-            field_errors=[
-                FieldError(
-                    "epcisBody.eventList",
-                    message(
-                        "{count} events; at most {max_events}.",
-                        count=len(event_list),
-                        max_events=MAX_EVENTS,
-                    ),
-                    "too_many_events",
-                )
-            ],
-        )
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise CaptureRefused(
-            message("The document is not a valid EPCIS 2.0 document."),
-            field_errors=[
-                FieldError(
-                    ".".join(str(p) for p in e.absolute_path) or "document",
-                    e.message[:300],
-                    "epcis_invalid",
-                )
-                for e in errors[:20]
-            ],
-        )
-    if document.get("type") != "EPCISDocument":
-        raise CaptureRefused(
-            message("Capture takes an EPCISDocument."),
-            field_errors=[FieldError("type", message("Send an EPCISDocument."), "epcis_invalid")],
-        )
-    events = document["epcisBody"].get("eventList") or []
+@dataclass(frozen=True)
+class Refusal:
+    """Why event ``index`` was not recorded; ``message`` is a translatable Message."""
+
+    index: int
+    code: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    captured: list[Captured] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+def apply(
+    events: list[dict[str, Any]], actor: Principal, base_url: str, behaviour: str = ROLLBACK
+) -> Outcome:
+    """Record each event in a savepoint of its own. With ``rollback`` one refusal undoes
+    every event (the outcome lists every refusal and nothing captured)."""
     context = Context(actor, base_url)
-    results, refusals = [], []
-    for index, event in enumerate(events):
-        try:
-            results.append(Captured(index, *context.apply(event)))
-        except _Unmappable as reason:
-            refusals.append(
-                FieldError(f"epcisBody.eventList.{index}", reason.args[0], "unmappable")
-            )
-        except DomainError as error:
-            refusals.append(FieldError(f"epcisBody.eventList.{index}", error.detail, error.code))
-    if refusals or not events:
-        raise CaptureRefused(
-            message(
-                "{refused} of {total} events cannot be recorded; nothing was.",
-                refused=len(refusals),
-                total=len(events),
-            )
-            if events
-            else message("The document has no events."),
-            field_errors=refusals,
-        )
-    return results
+    outcome = Outcome()
+    try:
+        with ledger_events.savepoint():
+            for index, event in enumerate(events):
+                try:
+                    with ledger_events.savepoint():
+                        outcome.captured.append(Captured(index, *context.apply(event)))
+                except _Unmappable as reason:
+                    outcome.refusals.append(Refusal(index, "unmappable", reason.args[0]))
+                except DomainError as error:
+                    outcome.refusals.append(Refusal(index, error.code, error.detail))
+            if behaviour != PROCEED and outcome.refusals:
+                raise _Undo
+    except _Undo:
+        outcome.captured.clear()
+    return outcome
+
+
+def refusal_errors(refusals: list[Refusal]) -> list[FieldError]:
+    return [FieldError(f"epcisBody.eventList.{r.index}", r.message, r.code) for r in refusals]
 
 
 def _extension(event: dict[str, Any], name: str) -> Any:

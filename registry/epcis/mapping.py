@@ -45,7 +45,7 @@ from registry.epcis.event_hash import event_hash
 from registry.epcis.event_types import MAPPING, TRANSFORMATION_EVENT
 from registry.models import Batch, Event, Facility, Organization, Transfer
 
-EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/epcis-context.jsonld"
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 EXTENSION_PREFIX = "ct"
 SCHEMA_VERSION = "2.0"
 

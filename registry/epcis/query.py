@@ -31,6 +31,10 @@ class EventQuery:
     since: datetime | None = None  # GE_eventTime
     until: datetime | None = None  # LT_eventTime
     next_page_token: str | None = None
+    # A resource's own value (/bizSteps/{bizStep}/events...), as (kind, value): each must
+    # hold besides the parameters. Kinds: eventType, bizStep, disposition, epc,
+    # bizLocation, readPoint.
+    within: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,12 +43,26 @@ class EpcisPage:
     next_page_token: str | None  # None on the last page
 
 
+_TYPE_FILTERS = {
+    "eventType": event_types.types_for_event_type,
+    "bizStep": event_types.types_for_biz_step,
+    "disposition": event_types.types_for_disposition,
+}
+
+
 def _allowed_types(query: EventQuery) -> set[str] | None:
     allowed: set[str] | None = None
     for values, translate in (
         (query.event_types, event_types.types_for_event_type),
         (query.biz_steps, event_types.types_for_biz_step),
         (query.dispositions, event_types.types_for_disposition),
+        *(([v], _TYPE_FILTERS[k]) for k, v in query.within if k in _TYPE_FILTERS),
+        # Where the goods no longer are after the event, it names no bizLocation.
+        *(
+            ([""], lambda _: {t for t, m in event_types.MAPPING.items() if m.at_location})
+            for k, _ in query.within
+            if k == "bizLocation"
+        ),
     ):
         if values:
             types = set().union(*(translate(v) for v in values))
@@ -61,6 +79,16 @@ def _batch_ids(query: EventQuery, base_url: str) -> set[str] | None:
         if batch_id is not None:
             ids.add(batch_id)
     return ids
+
+
+def _facility_ids(uri: str, base_url: str) -> list[str]:
+    """The facilities whose location URI (GLN Digital Link or ours) is ``uri``: those with
+    the id or the GLN it names, read, then kept if their URI is exactly ``uri``."""
+    named = uri.rstrip("/").rsplit("/", 1)[-1][:26]
+    candidates = db.session.scalars(
+        select(Facility).where(or_(Facility.id == named, Facility.gln == named))
+    )
+    return [f.id for f in candidates if mapping.location_uri(base_url, f) == uri]
 
 
 def _after(token: str) -> int:
@@ -83,6 +111,14 @@ def query_events(query: EventQuery, base_url: str) -> EpcisPage:
         statement = statement.where(
             or_(Event.batch_id.in_(batch_ids), Event.related_batch_id.in_(batch_ids))
         )
+    for kind, value in query.within:
+        if kind == "epc":
+            ids = [i for i in [mapping.parse_batch_uri(base_url, value)] if i]
+            statement = statement.where(
+                or_(Event.batch_id.in_(ids), Event.related_batch_id.in_(ids))
+            )
+        elif kind in ("bizLocation", "readPoint"):
+            statement = statement.where(Event.facility_id.in_(_facility_ids(value, base_url)))
     if query.since is not None:
         statement = statement.where(Event.recorded_at >= query.since)
     if query.until is not None:
@@ -95,10 +131,13 @@ def query_events(query: EventQuery, base_url: str) -> EpcisPage:
     more = len(found) > query.per_page
     found = found[: query.per_page]
     token = encode_cursor(str(found[-1].ledger_index)) if more else None
-    return EpcisPage(_document(found, base_url, query.dispositions), token)
+    # Each group must hold: the parameter's values (any of them), and a path's value.
+    groups = [query.dispositions] if query.dispositions else []
+    groups += [[v] for k, v in query.within if k == "disposition"]
+    return EpcisPage(_document(found, base_url, groups), token)
 
 
-def _document(found: list[Event], base_url: str, dispositions: list[str]) -> dict:
+def _document(found: list[Event], base_url: str, dispositions: list[list[str]]) -> dict:
     """The query document for ``found``, reading the rows the mapping needs in 4 queries."""
     needed = mapping.references(found)
 
@@ -108,9 +147,9 @@ def _document(found: list[Event], base_url: str, dispositions: list[str]) -> dic
     batches, facilities = rows(Batch, needed.batch_ids), rows(Facility, needed.facility_ids)
     organizations = rows(Organization, needed.organization_ids)
     transfers = rows(Transfer, needed.transfer_ids)
-    if dispositions:
+    for group in dispositions:
         # An incident's or inspection's disposition depends on its details.
-        wanted = {event_types.short_disposition(d) for d in dispositions}
+        wanted = {event_types.short_disposition(d) for d in group}
         found = [e for e in found if event_types.disposition_of(e) in wanted]
     events = [
         mapping.epcis_event(e, batches, organizations, facilities, base_url, transfers=transfers)

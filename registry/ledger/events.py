@@ -8,7 +8,8 @@ to the Merkle log before the database commit.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event as sa_event
@@ -82,10 +83,34 @@ def take_recorded() -> list[Event]:
     return recorded
 
 
+@contextmanager
+def savepoint() -> Iterator[None]:
+    """A part of this transaction that can fail alone (a SAVEPOINT): if the block raises,
+    what it wrote is undone, and so is what it did to the ledger's bookkeeping. The
+    ledger head's claims roll back with the savepoint, so the events the block recorded
+    are forgotten and the reserved indexes it used are handed back: the log stays dense."""
+    recorded = _this_transactions(_RECORDED, list)
+    reserved = _this_transactions(_RESERVED, deque)
+    kept_recorded, kept_reserved = len(recorded), list(reserved)
+    nested = db.session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        if nested.is_active:
+            nested.rollback()
+        del recorded[kept_recorded:]
+        reserved.clear()
+        reserved.extend(kept_reserved)
+        raise
+    nested.commit()
+
+
 @sa_event.listens_for(RegistrySession, "before_commit")
 def _refuse_unsealed(session: RegistrySession) -> None:
     """A guard, not a step: a commit that skipped the ledger's step would leave a gap in
     the log, so it is refused. Nothing is written here."""
+    if session.in_nested_transaction():
+        return  # releasing a savepoint (``savepoint``) commits nothing yet
     transaction = session.get_transaction()
     for key in (_RESERVED, _RECORDED):
         held = session.info.get(key)

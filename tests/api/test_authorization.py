@@ -114,7 +114,6 @@ GET  /api/v1/exports/events.ndjson                      401  401  401  403  200 
 GET  /api/v1/exports/events.csv                         401  401  401  403  200  403  403  403
 GET  /api/v1/access-log                                 401  401  401  403  200  403  403  403
 GET  /api/v1/epcis/events                               401  401  401  403  200  403  403  403
-POST /api/v1/epcis/capture                              401  401  401  403  403  403  201  422
 # Saved queries are their regulator's own: {queryName} and {subscriptionID} are the regulator's.
 POST /api/v1/epcis/queries                              401  401  401  403  201  403  403  403
 GET  /api/v1/epcis/queries                              401  401  401  403  200  403  403  403
@@ -124,6 +123,25 @@ GET  /api/v1/epcis/queries/{queryName}/events           401  401  401  403  200 
 POST /api/v1/epcis/queries/{queryName}/subscriptions    401  401  401  403  201  403  403  403
 GET  /api/v1/epcis/queries/{queryName}/subscriptions    401  401  401  403  200  403  403  403
 DELETE /api/v1/epcis/queries/{queryName}/subscriptions/{subscriptionID} 401 401 401 403 204 403 403 403
+GET  /api/v1/epcis/eventTypes                           401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/eventTypes/{eventType}/events        401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/epcs                                 401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/epcs/{epc}/events                    401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/bizSteps                             401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/bizSteps/{bizStep}/events            401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/bizLocations                         401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/bizLocations/{bizLocation}/events    401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/readPoints                           401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/readPoints/{readPoint}/events        401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/dispositions                         401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/dispositions/{disposition}/events    401  401  401  403  200  403  403  403
+# other naming own's facility: the job is made, and says the event was not recorded (202).
+POST /api/v1/epcis/capture                              401  401  401  403  403  403  202  202
+# A single event that cannot be recorded is refused: 400 epcis_unmappable.
+POST /api/v1/epcis/events                               401  401  401  403  403  403  201  400
+# Capture jobs: own's job; other's list holds none of it.
+GET  /api/v1/epcis/capture                              401  401  401  200  200  403  200  200
+GET  /api/v1/epcis/capture/{captureID}                  401  401  401  200  200  403  200  404
 
 # Transfers: own is the receiver (the sender is in test_parties_between_own_and_other).
 GET  /api/v1/transfers/{transfer_id}                    401  401  401  403  200  403  200  404
@@ -180,6 +198,19 @@ BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/epcis/queries/{queryName}/subscriptions": {
         "dest": "https://8.8.8.8/hook",
         "stream": True,
+    },
+    "POST /api/v1/epcis/events": {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "ObjectEvent",
+        "eventTime": "2026-11-23T08:00:00.000Z",
+        "eventTimeZoneOffset": "+07:00",
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "epcList": [],
+        "quantityList": [{"epcClass": "urn:example:class:1", "quantity": 1, "uom": "KGM"}],
+        "bizLocation": {"id": "http://127.0.0.1:8000/facilities/{facility_id}"},
+        "ct:casRN": "108-24-7",
+        "ct:lotNumber": "EPCIS-2",
     },
     # 0100109106 (ENTERPRISE_CODES[2]): a valid enterprise code no test organisation uses.
     "POST /api/v1/organizations": {"name": "New Chemicals JSC", "enterprise_code": "0100109106"},
@@ -276,11 +307,12 @@ BEFORE = {
 }
 
 PROBLEM_CODES = {
+    400: "epcis_unmappable",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
-    # Another organisation's facility named in a body: directly, or in an EPCIS event.
-    422: {"facility_unknown", "epcis_unmappable"},
+    # Another organisation's facility named in a body.
+    422: {"facility_unknown"},
 }
 
 
@@ -427,6 +459,13 @@ def _objects(app: Flask, client, world: World, route: str) -> dict[str, str]:
         "partner_id": world.partner.id,
         "cas_rn": SEEDED_CAS_RN,
         "name": "docs.js",
+        # EPCIS resource values (none need exist: an empty answer is an answer).
+        "eventType": "ObjectEvent",
+        "epc": "urn:epc:id:sgtin:0614141.107346.2018",
+        "bizStep": "shipping",
+        "bizLocation": "urn:epc:id:sgln:0012345.11111.0",
+        "readPoint": "urn:epc:id:sgln:0012345.11111.400",
+        "disposition": "active",
     }
     named = route + repr(BODIES.get(route)) + QUERIES.get(route, "")
     if any(f"{{{name}}}" in named for name in ("batch_id", "token", "ledger_size")) or (
@@ -438,6 +477,11 @@ def _objects(app: Flask, client, world: World, route: str) -> dict[str, str]:
     if "{transfer_id}" in named:
         shipment = _ship(client, world.partner, register(client, world.partner)["id"], world.own.id)
         params["transfer_id"] = shipment["id"]
+    if "{captureID}" in named:
+        body = _filled(BODIES["POST /api/v1/epcis/capture"], params)
+        response = client.post("/api/v1/epcis/capture", json=body, headers=world.own.headers)
+        assert response.status_code == 202, response.get_json()
+        params["captureID"] = response.get_json()["captureID"]
     if "{key_id}" in named:
         params["key_id"] = _issue(app, "inspector")[0]
     if "{queryName}" in named:

@@ -96,7 +96,28 @@ RULES_BEYOND_SCHEMA = [
     "epcisCreateQuery",
     "epcisSubscribe",
     "epcisQueryEventsOfQuery",
+    "epcisCaptureEvent",
+    "epcisCaptureJobs",
+    "epcisEventTypes",
+    "epcisEpcs",
+    "epcisBizSteps",
+    "epcisBizLocations",
+    "epcisReadPoints",
+    "epcisDispositions",
+    "epcisEventTypeEvents",
+    "epcisEpcEvents",
+    "epcisBizStepEvents",
+    "epcisBizLocationEvents",
+    "epcisReadPointEvents",
+    "epcisDispositionEvents",
 ]
+# EPCIS capture checks a document against the whole EPCIS 2.0 JSON Schema, which the contract
+# does not repeat (its body is an object); the EPCIS REST bindings say 400
+# (epcisException:ValidationException) for one that fails, and for a single event the
+# registry cannot record. So for these operations a schema-valid request may get 400 with
+# one of these codes.
+EPCIS_CAPTURE = ["epcisCapture", "epcisCaptureEvent"]
+EPCIS_DOCUMENT_CODES = frozenset({"epcis_invalid", "epcis_unmappable"})
 PARSE_ERRORS = frozenset({"invalid_field", "missing_field", "unknown_field", "repeated_parameter"})
 
 schema = schemathesis.openapi.from_path(
@@ -115,7 +136,10 @@ schema = schemathesis.openapi.from_path(
             },
             "operations": [
                 {
-                    "include-operation-id": RULES_BEYOND_SCHEMA,
+                    # One entry per operation: the capture operations have their own below.
+                    "include-operation-id": [
+                        o for o in RULES_BEYOND_SCHEMA if o not in EPCIS_CAPTURE
+                    ],
                     "checks": {
                         "positive_data_acceptance": {
                             "expected-statuses": [
@@ -124,7 +148,19 @@ schema = schemathesis.openapi.from_path(
                             ]
                         }
                     },
-                }
+                },
+                {
+                    "include-operation-id": EPCIS_CAPTURE,
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": [
+                                *schemathesis.config.PositiveDataAcceptanceConfig().expected_statuses,
+                                "400",
+                                "422",
+                            ]
+                        }
+                    },
+                },
             ],
         }
     ),
@@ -333,6 +369,10 @@ def schema_valid_request_parses(
     """A request the contract allows is never refused for its shape: that would be the
     server's request schema disagreeing with the contract."""
     if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    if case.operation.definition.raw.get("operationId") in EPCIS_CAPTURE and (
+        response.status_code == 400 and response.json().get("code") in EPCIS_DOCUMENT_CODES
+    ):
         return
     assert response.status_code not in (400, 413, 415), f"refused with {response.status_code}"
     if response.status_code == 422:

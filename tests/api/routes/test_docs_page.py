@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 from tests.live import running_service
 
 ARTIFACTS = ROOT / "test-artifacts" / "docs"
-METHODS = {"get", "post", "put", "patch", "delete"}
+METHODS = {"get", "post", "put", "patch", "delete", "options"}
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""POST /api/v1/epcis/capture: EPCIS documents recorded all or nothing, or refused with reasons."""
+"""POST /api/v1/epcis/capture: EPCIS documents captured as jobs, all or nothing by default,
+every refused event named with its reason; a document that is not EPCIS refused whole."""
 
 from __future__ import annotations
 
@@ -61,19 +62,19 @@ def count(app, model) -> int:
 def test_every_official_example_is_recorded_or_refused_with_reasons(app, client, producer, example):
     before = count(app, Event)
     response = post(client, producer, (EXAMPLES / example).read_text(encoding="utf-8"))
-    assert response.status_code in (201, 422), response.text
-    if response.status_code == 422:
-        problem = response.json
-        assert problem["code"] in {"epcis_unmappable"}
-        assert problem["errors"], problem
-        assert all(e["message"] for e in problem["errors"])
+    assert response.status_code == 202, response.text
+    job = response.json
+    if not job["success"]:
+        assert job["errors"], job
+        assert all(e["message"] for e in job["errors"])
+        assert job["captured"] == []
         assert count(app, Event) == before
 
 
 def test_commission_then_ship_then_receive(app, client, producer, distributor):
     shipped_quantity = 2.25
     response = post(client, producer, document(commissioning(producer, quantity=12.5)))
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     (registration,) = response.json["captured"]
     batch_id = registration["id"]
     assert registration["operation"] == "registration"
@@ -98,7 +99,7 @@ def test_commission_then_ship_then_receive(app, client, producer, distributor):
         "bizTransactionList": [{"type": "inv", "bizTransaction": "urn:example:inv:42"}],
     }
     response = post(client, producer, document(shipping))
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     transfer_id = response.json["captured"][0]["id"]
     transfer = client.get(f"/api/v1/transfers/{transfer_id}", headers=producer.headers).json
     assert transfer["status"] == "in_transit"
@@ -122,7 +123,7 @@ def test_commission_then_ship_then_receive(app, client, producer, distributor):
         "bizLocation": {"id": f"{BASE}/facilities/{distributor.facility_id}"},
     }
     response = post(client, distributor, document(receiving))
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     received = client.get(f"/api/v1/transfers/{transfer_id}", headers=distributor.headers).json
     assert received["status"] == "received"
 
@@ -146,7 +147,7 @@ def test_every_cbv_form_of_biz_step_and_disposition_is_captured(
 ):
     event = {**commissioning(producer), "bizStep": step, "disposition": disposition}
     response = post(client, producer, document(event))
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     (registration,) = response.json["captured"]
     assert registration["operation"] == "registration"
     # The query side reads the same forms: the event it answers with is the one captured.
@@ -196,7 +197,7 @@ def test_every_cbv_form_picks_the_operation(client, producer, distributor, form)
     )
     destroying = event("DELETE", "destroying", "destroyed")
     response = post(client, producer, document(shipping, destroying))
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     assert [c["operation"] for c in response.json["captured"]] == ["shipment", "dispose"]
     transfer_id = response.json["captured"][0]["id"]
     transfer = client.get(f"/api/v1/transfers/{transfer_id}", headers=producer.headers).json
@@ -217,7 +218,8 @@ def test_the_epcis_1_urn_forms_are_refused_by_the_epcis_2_schema(
     """EPCIS 2.0 JSON has no place for the 1.x URNs (its schema refuses them); queries still
     read them, since they name the same values."""
     response = post(client, producer, document({**commissioning(producer), field: value}))
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json["type"] == "epcisException:ValidationException"
     assert [e["code"] for e in response.json["errors"]] == ["epcis_invalid"]
     assert count(app, Batch) == 0
 
@@ -233,8 +235,14 @@ def test_all_or_nothing(app, client, producer):
     }
     batches = count(app, Batch)
     response = post(client, producer, document(commissioning(producer), aggregation))
-    assert response.status_code == 422
-    assert [e["field"] for e in response.json["errors"]] == ["epcisBody.eventList.1"]
+    assert response.status_code == 202
+    job = response.json
+    assert (job["success"], job["captureErrorBehaviour"], job["captured"]) == (
+        False,
+        "rollback",
+        [],
+    )
+    assert [e["field"] for e in job["errors"]] == ["epcisBody.eventList.1"]
     assert count(app, Batch) == batches
 
 
@@ -244,7 +252,7 @@ def test_refusals_name_each_event_and_why(client, producer, distributor):
     no_substance = commissioning(producer, lot="L-2")
     del no_substance["ct:casRN"]
     response = post(client, producer, document(someone_elses, no_substance))
-    assert response.status_code == 422
+    assert response.status_code == 202
     reasons = {e["field"]: e["message"] for e in response.json["errors"]}
     assert "not one of your facilities" in reasons["epcisBody.eventList.0"]
     assert "ct:casRN" in reasons["epcisBody.eventList.1"]
@@ -252,8 +260,8 @@ def test_refusals_name_each_event_and_why(client, producer, distributor):
 
 def test_a_document_that_is_not_epcis_is_refused(client, producer):
     response = post(client, producer, {"type": "EPCISDocument", "epcisBody": {}})
-    assert response.status_code == 422
-    assert response.json["code"] == "epcis_unmappable"
+    assert response.status_code == 400
+    assert response.json["code"] == "epcis_invalid"
     assert post(client, producer, "{not json").status_code == 400
 
 
@@ -274,7 +282,7 @@ def test_consumption_and_disposal(client, producer):
         }
 
     response = post(client, producer, document(take("destroying"), take("other")))
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
     assert [c["operation"] for c in response.json["captured"]] == ["dispose", "consume"]
     left = client.get(f"/api/v1/batches/{batch['id']}", headers=producer.headers).json
     assert left["quantity"] == {"value": "7", "unit": "kg"}
@@ -283,7 +291,9 @@ def test_consumption_and_disposal(client, producer):
 def test_a_capture_of_more_than_1000_events_is_refused_whole(app, client, producer):
     events = [commissioning(producer, lot=f"LOT-{n}") for n in range(1001)]
     response = post(client, producer, document(*events))
-    assert response.status_code == 422
-    assert response.json["code"] == "epcis_unmappable"
+    assert response.status_code == 413
+    assert response.json["code"] == "epcis_capture_limit"
+    assert response.json["type"] == "epcisException:CaptureLimitExceededException"
+    assert response.headers["GS1-EPCIS-Capture-Limit"] == "1000"
     assert response.json["errors"][0]["code"] == "too_many_events"
     assert count(app, Batch) == 0

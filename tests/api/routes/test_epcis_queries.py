@@ -1,15 +1,18 @@
-"""EPCIS 2.0 named queries and webhook subscriptions over HTTP (the REST bindings' shapes)."""
+"""The EPCIS top-level collections (/eventTypes, /epcs, /bizSteps, /bizLocations,
+/readPoints, /dispositions) and the events of one of their values, as the EPCIS REST
+bindings shape them; OPTIONS and the GS1 headers on each."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+import json
+from urllib.parse import quote
 
-from registry.db import db
-from registry.models import OutboxMessage, Subscription
+import pytest
+
 from tests.api.batch_helpers import register
 
-QUERIES = "/api/v1/epcis/queries"
+BASE = "http://127.0.0.1:8000"
+VERSIONED = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 
 @pytest.fixture
@@ -17,145 +20,133 @@ def regulator(auth):
     return auth("regulator")
 
 
-def save(client, headers, name="shipping", query=None, status=201):
-    response = client.post(
-        QUERIES,
-        json={"name": name, "query": {"EQ_bizStep": ["shipping"]} if query is None else query},
-        headers=headers,
+def members(client, headers, collection, **query):
+    response = client.get(f"/api/v1/epcis/{collection}", query_string=query, headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json
+    assert (body["@context"], body["type"]) == (VERSIONED, "Collection")
+    return body["member"], response
+
+
+def events_of(client, headers, collection, value, **query):
+    # A URI is one path segment: its slashes percent-encoded.
+    url = f"/api/v1/epcis/{collection}/{quote(value, safe='')}/events"
+    response = client.get(url, query_string=query, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.mimetype == "application/ld+json"
+    document = json.loads(response.text)
+    assert document["@context"][0] == VERSIONED
+    return document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+
+
+def test_the_vocabulary_collections(client, regulator):
+    assert members(client, regulator, "eventTypes")[0] == ["ObjectEvent", "TransformationEvent"]
+    steps = members(client, regulator, "bizSteps")[0]
+    assert {"commissioning", "shipping", "receiving", "destroying"} <= set(steps)
+    dispositions = members(client, regulator, "dispositions")[0]
+    assert {"active", "in_transit", "destroyed", "stolen"} <= set(dispositions)
+
+
+def test_collections_are_paged_with_a_link(client, regulator):
+    everything = members(client, regulator, "bizSteps")[0]
+    first, response = members(client, regulator, "bizSteps", perPage=3)
+    assert first == everything[:3]
+    link = response.headers["Link"]
+    following = link[1 : link.index(">")].removeprefix("http://localhost")
+    rest = client.get(following, headers=regulator).json["member"]
+    assert rest == everything[3:6]
+
+
+def test_epcs_and_locations_are_the_registry_s(client, regulator, producer):
+    batch = register(client, producer, "10")
+    epcs = members(client, regulator, "epcs")[0]
+    assert f"{BASE}/batches/{batch['id']}" in epcs
+    location = f"{BASE}/facilities/{producer.facility_id}"
+    assert location in members(client, regulator, "bizLocations")[0]
+    assert location in members(client, regulator, "readPoints")[0]
+
+
+def test_the_events_of_one_value(client, regulator, producer, distributor):
+    batch = register(client, producer, "10")
+    other = register(client, distributor, "5")
+    uri = f"{BASE}/batches/{batch['id']}"
+    mine = events_of(client, regulator, "epcs", uri)
+    assert mine and all(
+        e["quantityList"][0]["epcClass"] == uri for e in mine if "quantityList" in e
     )
-    assert response.status_code == status, response.json
-    return response
-
-
-def test_save_list_get_delete(client, regulator):
-    made = save(
+    commissioned = events_of(client, regulator, "bizSteps", "commissioning")
+    assert len(commissioned) == 2
+    assert events_of(client, regulator, "bizSteps", "shipping") == []
+    assert len(events_of(client, regulator, "eventTypes", "ObjectEvent")) == 4
+    assert events_of(client, regulator, "eventTypes", "TransformationEvent") == []
+    assert len(events_of(client, regulator, "dispositions", "active")) == 2
+    location = f"{BASE}/facilities/{distributor.facility_id}"
+    at_distributor = events_of(client, regulator, "bizLocations", location)
+    # Its registration and its labels' issue, both at its facility.
+    assert [e["bizLocation"]["id"] for e in at_distributor] == [location, location]
+    read_there = events_of(client, regulator, "readPoints", location)
+    assert {e["readPoint"]["id"] for e in read_there} == {location} and len(read_there) == 2
+    # The query parameters filter further; several values separated by |.
+    both = events_of(
         client,
         regulator,
-        query={"EQ_bizStep": ["shipping"], "GE_eventTime": "2026-01-01T00:00:00Z"},
+        "bizSteps",
+        "commissioning",
+        MATCH_anyEPCClass=f"{uri}|{BASE}/batches/{other['id']}",
     )
-    assert made.headers["Location"] == f"{QUERIES}/shipping"
-    assert made.json["query"]["EQ_bizStep"] == ["shipping"]
-    save(client, regulator, "b-second", {"EQ_controlList": ["UN-1988-Table-I"]})
-    listed = client.get(QUERIES, headers=regulator).json
-    assert [q["name"] for q in listed] == ["b-second", "shipping"]
-    assert client.get(f"{QUERIES}/shipping", headers=regulator).json["name"] == "shipping"
-    assert client.delete(f"{QUERIES}/shipping", headers=regulator).status_code == 204
-    assert client.get(f"{QUERIES}/shipping", headers=regulator).status_code == 404
+    assert len(both) == 2
 
 
-def test_a_name_is_taken_once(client, regulator):
-    save(client, regulator)
-    again = save(client, regulator, status=409)
-    assert again.json["code"] == "query_exists"
+def test_only_regulators_query(client, auth, producer):
+    for headers in (producer.headers, auth("admin"), auth("inspector")):
+        assert client.get("/api/v1/epcis/bizSteps", headers=headers).status_code == 403
+    assert client.get("/api/v1/epcis/epcs").status_code == 401
 
 
-def test_another_regulators_queries_are_not_found(client, regulator, auth):
-    save(client, regulator)
-    other = auth("regulator")
-    assert client.get(f"{QUERIES}/shipping", headers=other).status_code == 404
-    assert client.get(QUERIES, headers=other).json == []
-    save(client, other)  # the same name is free for them
+def test_query_answers_carry_the_gs1_headers(client, regulator):
+    _, response = members(client, regulator, "eventTypes")
+    assert response.headers["GS1-EPCIS-Version"] == "2.0.0"
+    assert response.headers["GS1-CBV-Version"] == "2.0.0"
+    assert response.headers["GS1-Extensions"] == f"ct,{BASE}/ns/epcis#"
 
 
 @pytest.mark.parametrize(
-    ("query", "code"),
+    "path",
     [
-        ({"EQ_controlList": ["No-Such-List"]}, "unknown_control_list"),
-        ({"EQ_redFlag": ["large_order"]}, "red_flag_unknown"),
-        ({"EQ_bizStep": []}, "validation_failed"),
-        ({"EQ_bizStep": "shipping"}, "validation_failed"),
-        ({"unknown": ["x"]}, "validation_failed"),
+        "/api/v1/epcis/events",
+        "/api/v1/epcis/eventTypes",
+        "/api/v1/epcis/eventTypes/ObjectEvent/events",
+        f"/api/v1/epcis/epcs/{quote(BASE + '/batches/X', safe='')}/events",
+        "/api/v1/epcis/bizSteps",
+        "/api/v1/epcis/dispositions/active/events",
     ],
 )
-def test_bad_parameters_are_refused(client, regulator, query, code):
-    refused = save(client, regulator, query=query, status=422)
-    assert refused.json["code"] == code
-    assert client.get(QUERIES, headers=regulator).json == []
+def test_options_on_every_resource(client, path):
+    response = client.options(path)
+    assert response.status_code == 204 and not response.data
+    assert "GET" in response.headers["Allow"] and "OPTIONS" in response.headers["Allow"]
+    for name in ("GS1-EPCIS-Version", "GS1-CBV-Version", "GS1-EPCIS-Min", "GS1-EPCIS-Max"):
+        assert response.headers[name] == "2.0.0"
+    assert "GS1-EPCIS-Capture-Limit" not in response.headers
 
 
-def test_the_events_of_a_query(client, regulator, producer):
-    register(client, producer, lot_number="ONE")
-    register(client, producer, lot_number="TWO")
-    save(client, regulator, "all", {})
-    page = client.get(f"{QUERIES}/all/events?perPage=1", headers=regulator)
-    assert page.status_code == 200
-    assert page.mimetype == "application/ld+json"
-    assert page.json["epcisBody"]["queryResults"]["queryName"] == "all"
-    assert len(page.json["epcisBody"]["queryResults"]["resultsBody"]["eventList"]) == 1
-    assert 'rel="next"' in page.headers["Link"]
-    save(client, regulator, "none", {"EQ_bizStep": ["shipping"]})
-    empty = client.get(f"{QUERIES}/none/events", headers=regulator).json
-    assert empty["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+def test_a_refused_query_is_an_epcis_query_parameter_exception(client, regulator):
+    response = client.get("/api/v1/epcis/bizSteps?perPage=0", headers=regulator)
+    assert response.status_code == 422
+    assert response.json["type"] == "epcisException:QueryParameterException"
+    assert response.json["code"] == "validation_failed"
 
 
-def test_subscribe_list_unsubscribe(app, client, regulator):
-    app.config["WEBHOOK_ALLOWED"] = "http://127.0.0.1/8"
-    save(client, regulator)
-    path = f"{QUERIES}/shipping/subscriptions"
-    made = client.post(
-        path, json={"dest": "http://127.0.0.1:9/hook", "stream": True}, headers=regulator
-    )
-    assert made.status_code == 201, made.json
-    assert made.json["secret"].startswith("whsec_")
-    sub_id = made.json["subscriptionID"]
-    assert made.headers["Location"] == f"{path}/{sub_id}"
-    listed = client.get(path, headers=regulator).json
-    assert [s["subscriptionID"] for s in listed] == [sub_id]
-    assert "secret" not in listed[0]
-    with app.app_context():
-        stored = db.session.get(Subscription, sub_id).secret_encrypted
-        assert made.json["secret"].encode() not in stored  # encrypted at rest
-    assert client.delete(f"{path}/{sub_id}", headers=regulator).status_code == 204
-    assert client.get(path, headers=regulator).json == []
-    assert client.delete(f"{path}/{sub_id}", headers=regulator).status_code == 404
-
-
-@pytest.mark.parametrize(
-    ("body", "code"),
-    [
-        ({"dest": "http://127.0.0.1:9/hook", "stream": True}, "webhook_destination_refused"),
-        ({"dest": "https://169.254.169.254/", "stream": True}, "webhook_destination_refused"),
-        ({"dest": "https://10.1.2.3/hook", "stream": True}, "webhook_destination_refused"),
-        ({"dest": "not a url", "stream": True}, "webhook_destination_refused"),
-        ({"dest": "https://8.8.8.8/hook"}, "validation_failed"),
-        (
-            {"dest": "https://8.8.8.8/hook", "schedule": {"hour": "1"}},
-            "schedule_unsupported",
-        ),
-    ],
-)
-def test_bad_subscriptions_are_refused(client, regulator, body, code):
-    save(client, regulator)
-    path = f"{QUERIES}/shipping/subscriptions"
-    refused = client.post(path, json=body, headers=regulator)
-    assert refused.status_code == 422, refused.json
-    assert refused.json["code"] == code
-    assert client.get(path, headers=regulator).json == []
-
-
-def test_matching_events_enter_the_outbox_with_them(app, client, regulator, producer):
-    save(client, regulator, "registrations", {"EQ_bizStep": ["commissioning"]})
-    save(client, regulator, "shipping")
-    for name in ("registrations", "shipping"):
-        made = client.post(
-            f"{QUERIES}/{name}/subscriptions",
-            json={"dest": "https://8.8.8.8/hook", "stream": True},
-            headers=regulator,
-        )
-        assert made.status_code == 201
-    batch = register(client, producer)
-    # A refused write records nothing, and so queues nothing.
-    refused = client.post(
-        f"/api/v1/batches/{batch['id']}/consume",
-        json={"quantity": {"value": "99999", "unit": "kg"}, "purpose": "x"},
+def test_a_facility_with_a_gln_is_its_digital_link(client, regulator, producer):
+    facility = client.post(
+        f"/api/v1/organizations/{producer.id}/facilities",
+        json={"name": "Warehouse 2", "address": "Lot 4", "gln": "8934567000000"},
         headers=producer.headers,
-    )
-    assert refused.status_code in (409, 422)
-    with app.app_context():
-        queued = db.session.scalars(select(OutboxMessage)).all()
-        assert [m.ledger_index for m in queued] == [batch["ledger_index"]]
-        assert db.session.scalar(select(func.count()).select_from(Subscription)) == 2
-    # Deleting the query ends its subscription and drops what it had not delivered.
-    assert client.delete(f"{QUERIES}/registrations", headers=regulator).status_code == 204
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    ).json
+    register(client, producer, "10", facility_id=facility["id"])
+    location = "https://id.gs1.org/414/8934567000000"
+    assert location in members(client, regulator, "bizLocations")[0]
+    found = events_of(client, regulator, "bizLocations", location)
+    assert [e["bizLocation"]["id"] for e in found] == [location, location]
+    # The registry's own URI names a facility only when it has no GLN.
+    assert events_of(client, regulator, "bizLocations", f"{BASE}/facilities/{facility['id']}") == []

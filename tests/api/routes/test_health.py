@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from api import create_app
@@ -69,7 +71,8 @@ def test_every_route_is_in_the_contract(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        # <name> or <converter:name> (a path converter takes a URI's slashes) → {name}
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             served.add((method, path))
     assert served == documented

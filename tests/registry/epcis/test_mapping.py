@@ -224,7 +224,7 @@ def test_the_document_is_valid_epcis_and_has_every_event_type(story):
     document = story["parsed"]
     assert document["type"] == "EPCISQueryDocument" and document["schemaVersion"] == "2.0"
     assert document["@context"] == [
-        "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+        "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
         {"ct": f"{BASE}/ns/epcis#"},
     ]
     results = document["epcisBody"]["queryResults"]

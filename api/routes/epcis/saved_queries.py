@@ -17,7 +17,7 @@ from api import webhooks
 from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json, load_query
-from api.routes.epcis import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from api.routes.epcis.common import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from api.schemas.common import PRINTABLE_ASCII, QueryInteger, StrictSchema, moment, timestamp
 from api.transactions import write_route
 from registry.epcis import mapping
