@@ -78,6 +78,7 @@ class Outcome:
     p50_ms: float
     p99_ms: float
     checks: dict[str, str]
+    locks: str
 
     @property
     def rate(self) -> float:
@@ -112,6 +113,52 @@ def client(
         n += 1
     connection.close()
     return result
+
+
+class LockWatch:
+    """Samples ``pg_stat_activity`` of the database every 50 ms: how many of its backends
+    run a statement, and how many of those wait for a lock (the ledger head's row lock is
+    the only one writers of different organisations share)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        self.database = make_url(url).database
+        self.samples: list[tuple[int, int]] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        query = sa.text(
+            "SELECT count(*) FILTER (WHERE state = 'active'), "
+            "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
+            "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+        )
+        with self.engine.connect() as connection:
+            while not self._done.is_set():
+                active, waiting = connection.execute(query, {"db": self.database}).one()
+                self.samples.append((active, waiting))
+                time.sleep(0.05)
+
+    def __enter__(self) -> LockWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+        self.engine.dispose()
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "no samples"
+        n = len(self.samples)
+        active = sum(a for a, _ in self.samples) / n
+        waiting = sum(w for _, w in self.samples) / n
+        blocked = sum(1 for _, w in self.samples if w) / n
+        return (
+            f"{active:.1f} statements running on average, {waiting:.1f} of them waiting for "
+            f"a lock; a writer waited in {blocked:.0%} of {n} samples"
+        )
 
 
 def drive(servers: list[str], keys: list[str], parties, items: int, seconds: float, tag: str):
@@ -241,7 +288,8 @@ def configuration(base_pg: str, tmp: Path, servers: int, clients: int, args, nam
             log(f"{name}: {servers} server(s) {', '.join(urls)}; {clients} client(s)")
             # Warm every worker's connections and caches; counted in the checks, not the rate.
             _, warmed = drive(urls, keys, parties, 5, 0.01, "WARM")
-            seconds, results = drive(urls, keys, parties, args.items, args.seconds, "W")
+            with LockWatch(url) as watch:
+                seconds, results = drive(urls, keys, parties, args.items, args.seconds, "W")
         errors = [r.error for r in warmed + results if r.error]
         if errors:
             raise RuntimeError(f"a client was refused: {errors[0]}")
@@ -274,6 +322,7 @@ def configuration(base_pg: str, tmp: Path, servers: int, clients: int, args, nam
             statistics.median(latencies) * 1000,
             latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
             checks,
+            watch.summary(),
         )
     finally:
         drop_database(base_pg, name)
@@ -287,15 +336,16 @@ def report(outcomes: list[Outcome], args) -> str:
         + (f", servers through {args.pooler}" if args.pooler else "")
         + ").",
         "",
-        "| servers × clients | events/s | request p50 / p99 | events per server | checks |",
-        "|---|---|---|---|---|",
+        "| servers × clients | events/s | request p50 / p99 | events per server | database "
+        "backends (sampled) | checks |",
+        "|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         split = ", ".join(f"{v:,}" for v in o.per_server.values())
         checks = "; ".join(f"{k}: {v}" for k, v in o.checks.items())
         lines.append(
             f"| {o.servers} × {o.clients} | {o.rate:,.0f} ({o.events:,} in {o.seconds:.1f} s) "
-            f"| {o.p50_ms:.0f} / {o.p99_ms:.0f} ms | {split} | {checks} |"
+            f"| {o.p50_ms:.0f} / {o.p99_ms:.0f} ms | {split} | {o.locks} | {checks} |"
         )
     if len(outcomes) == 2:
         lines += [
@@ -306,7 +356,7 @@ def report(outcomes: list[Outcome], args) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench.writers", description=__doc__.split("\n")[0]
     )
@@ -322,8 +372,11 @@ def main(argv: list[str] | None = None) -> int:
         "--postgresql-url",
         default=os.environ.get("CHEMTRACE_BENCH_POSTGRESQL_URL", DEFAULT_PG),
     )
-    args = parser.parse_args(argv)
-    os.environ["CHEMTRACE_LOG_LEVEL"] = "WARNING"
+    return parser
+
+
+def measure(args: argparse.Namespace) -> tuple[str, bool]:
+    """Every configuration of ``args``: the markdown report, and whether every check held."""
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="chemtrace-writers-") as directory:
         tmp = Path(directory)
@@ -333,9 +386,15 @@ def main(argv: list[str] | None = None) -> int:
             name = f"chemtrace_bench_writers_{servers}x{clients}"
             outcomes.append(configuration(args.postgresql_url, tmp, servers, clients, args, name))
             log(f"{name}: {outcomes[-1].rate:,.0f} events/s")
-    text = report(outcomes, args)
+    return report(outcomes, args), all(o.ok for o in outcomes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    os.environ["CHEMTRACE_LOG_LEVEL"] = "WARNING"
+    text, ok = measure(args)
     print(text)
-    return 0 if all(o.ok for o in outcomes) else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
