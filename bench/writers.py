@@ -250,17 +250,13 @@ def ledger_verify(env: dict[str, str]) -> str:
 
 def through_pooler(url: str, pooler: str | None) -> str:
     """The servers' database URL: the same database, through ``host:port`` when a pooler is
-    named, with psycopg's server-side prepared statements off (transaction pooling hands
-    each transaction a different server connection)."""
+    named (the servers then run with CHEMTRACE_DB_PREPARE_THRESHOLD=none: transaction
+    pooling hands each transaction any server connection, where psycopg's prepared
+    statements do not exist or already do)."""
     if not pooler:
         return url
     host, port = pooler.rsplit(":", 1)
-    return (
-        make_url(url)
-        .set(host=host, port=int(port))
-        .update_query_dict({"prepare_threshold": "none"})
-        .render_as_string(hide_password=False)
-    )
+    return make_url(url).set(host=host, port=int(port)).render_as_string(hide_password=False)
 
 
 def configuration(base_pg: str, tmp: Path, servers: int, clients: int, args, name: str) -> Outcome:
@@ -277,6 +273,8 @@ def configuration(base_pg: str, tmp: Path, servers: int, clients: int, args, nam
             db.engine.dispose()
         keys = [seed.issue_key(url, home, "enterprise", p.id) for p in parties]
         shared = {"CHEMTRACE_KEYS_DIR": str(keys_dir)}
+        if args.pooler:
+            shared["CHEMTRACE_DB_PREPARE_THRESHOLD"] = "none"
         for i in range(servers):
             (home / f"server-{i}").mkdir()
         with contextlib.ExitStack() as stack:
