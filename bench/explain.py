@@ -25,6 +25,7 @@ from bench import seed
 from bench.ledger_proofs import drop_database, scratch_database
 from bench.run import DEFAULT_PG
 from registry.access.credentials import Principal
+from registry.custody import history
 from registry.db import db
 from registry.ledger import queries, tree
 from registry.models import Event
@@ -116,10 +117,8 @@ def plans(database_url: str, data_dir: Path) -> list[tuple[str, str, str]]:
                 "events",
             ),
             (
-                "a batch's events in ledger order (history)",
-                lambda: db.session.scalars(
-                    sa.select(Event).where(Event.batch_id == batch).order_by(Event.ledger_index)
-                ).all(),
+                "GET /batches/<id>/history?direction=both: the events of its genealogy",
+                lambda: history.history(batch, "both", regulator),
                 "events",
             ),
         ]
