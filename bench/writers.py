@@ -237,12 +237,16 @@ def check_quantities(connection, answered_batches: int) -> str:
 
 
 def ledger_verify(env: dict[str, str]) -> str:
+    started = time.perf_counter()
     done = subprocess.run(
         [chemtrace_command(), "ledger", "verify"], env=env, capture_output=True, text=True
     )
+    seconds = time.perf_counter() - started
     text = (done.stdout + done.stderr).strip().splitlines()
     last = text[-1] if text else ""
-    return last if done.returncode == 0 else f"FAILED (exit {done.returncode}): {last}"
+    if done.returncode:
+        return f"FAILED (exit {done.returncode}): {last}"
+    return f"{last} (in {seconds:.1f} s, the command's start included)"
 
 
 # --- one configuration ----------------------------------------------------------------------
