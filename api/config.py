@@ -146,5 +146,20 @@ def engine_options(database_url: str) -> dict[str, Any]:
             # Unacknowledged data on a dead network path is given up after this long.
             "tcp_user_timeout": 10_000,
             "keepalives_idle": 30,
+            # psycopg prepares a statement on the server after it ran this many times on a
+            # connection; behind a transaction-mode pooler (PgBouncer before 1.21) the next
+            # transaction may land on another server connection, so "none" turns it off.
+            "prepare_threshold": _prepare_threshold(),
         },
     }
+
+
+def _prepare_threshold() -> int | None:
+    raw = os.environ.get("CHEMTRACE_DB_PREPARE_THRESHOLD", "5")
+    if raw.lower() in ("none", "off"):
+        return None
+    if not raw.isdigit():
+        raise ValueError(
+            f"CHEMTRACE_DB_PREPARE_THRESHOLD must be a whole number or 'none', got {raw!r}"
+        )
+    return int(raw)

@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.run --quick               # 10k and 100k events, short runs
     .venv/bin/python -m bench.run --database sqlite     # one backend
     .venv/bin/python -m bench.run --sweep               # also try gunicorn configurations
+    .venv/bin/python -m bench.run --writers             # also several writers (bench.writers)
 
 For each database it seeds a small (10,000 events) and a large (1,000,000) registry
 (``bench.seed``), starts ``chemtrace serve`` on 127.0.0.1 with its default gunicorn
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench import ingest, load, seed, service
+from bench import ingest, load, seed, service, writers
 from bench.ledger_proofs import drop_database, scratch_database
 from registry.pagination import encode_cursor
 
@@ -467,6 +468,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="also compare gunicorn configs")
     parser.add_argument("--sweep-only", action="store_true", help="only compare gunicorn configs")
     parser.add_argument(
+        "--writers",
+        action="store_true",
+        help="also 2 servers x 8 clients against 1 x 1 on PostgreSQL (bench.writers)",
+    )
+    parser.add_argument(
         "--postgresql-url",
         default=os.environ.get("CHEMTRACE_BENCH_POSTGRESQL_URL", DEFAULT_PG),
     )
@@ -499,6 +505,16 @@ def main(argv: list[str] | None = None) -> int:
                     backend, settings.large, args.postgresql_url, tmp, settings, True
                 ),
             }
+    writers_text = None
+    if args.writers and "postgresql" in backends:
+        log("postgresql: several writers")
+        seconds = "10" if args.quick else "30"
+        writers_args = writers.parser().parse_args(
+            ["--postgresql-url", args.postgresql_url, "--seconds", seconds]
+        )
+        writers_text, writers_ok = writers.measure(writers_args)
+        if not writers_ok:
+            log("several writers: a check FAILED (see the table)")
     minutes = (time.perf_counter() - started) / 60
     about = machine()
     if "postgresql" in backends:
@@ -510,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results, settings, header) if results else header
     if sweeps:
         text += "\n\ngunicorn configurations (10,000 events):\n\n" + sweep_table(sweeps)
+    if writers_text:
+        text += "\n\nSeveral writers (PostgreSQL, `bench.writers`):\n\n" + writers_text
     print(text)
     args.output.write_text(text + "\n")
     log(f"written to {args.output}")
