@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, Row, bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 from crypto.tokens import TokenError
-from registry.db import db, utcnow
+from registry.db import read_first, utcnow
 from registry.errors import Message, message
 from registry.models import Batch, Container, Identifier, Organization, Substance, Transfer
 from registry.signing import kid_text, signer
@@ -133,19 +133,6 @@ _ISSUED_AT = select(Identifier.__table__.c.issued_at).where(
 )
 
 
-def _first(statement: Executable, **parameters: Any) -> Row | None:
-    """The first row of a read, on a pooled connection of its own; inside a Session that is
-    already at work (a transaction begun, changes pending), on the Session, so the read sees
-    what it wrote, exactly as an ORM query would."""
-    scoped = db.session
-    if scoped.registry.has():
-        session = scoped()
-        if session.in_transaction() or session.new or session.dirty or session.deleted:
-            return session.execute(statement, parameters).first()
-    with db.engine.connect() as connection:
-        return connection.execute(statement, parameters).first()
-
-
 def verify(token_or_url: str) -> Verification:
     checked_at = utcnow().isoformat(timespec="seconds")
     try:
@@ -159,7 +146,7 @@ def verify(token_or_url: str) -> Verification:
             False, "key_compromised", refused, kid_text(kid), None, None, checked_at
         )
     # The batch with its substance and its holder, in one query: the status lookup.
-    batch = _first(_STATUS, batch_id=claims.subject)
+    batch = read_first(_STATUS, batch_id=claims.subject)
     if batch is None:
         return Verification(
             False,
@@ -172,7 +159,7 @@ def verify(token_or_url: str) -> Verification:
         )
     container = None
     if claims.container is not None:
-        found = _first(_CONTAINER, batch_id=batch.id, serial=claims.container)
+        found = read_first(_CONTAINER, batch_id=batch.id, serial=claims.container)
         if found is None:
             return Verification(
                 False,
@@ -205,7 +192,7 @@ def _signed_since_compromise(token: str, kid: bytes) -> Message | None:
     key = signer().keys.by_kid().get(kid)
     if key is None or key.compromised_since is None:
         return None
-    found = _first(_ISSUED_AT, token=token.upper())
+    found = read_first(_ISSUED_AT, token=token.upper())
     issued_at = found.issued_at if found is not None else None
     if issued_at is not None and issued_at < key.compromised_since:
         return None
