@@ -79,6 +79,7 @@ class KeyStore:
         self._cached: (
             tuple[tuple[int, int, int], list[SigningKey], dict[bytes, SigningKey]] | None
         ) = None
+        self._jwks_json: tuple[list[SigningKey], str] | None = None  # for those keys
 
     # -- reading ---------------------------------------------------------------------
 
@@ -124,6 +125,16 @@ class KeyStore:
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [key.jwk() for key in self.all_keys()]}
+
+    def jwks_json(self) -> str:
+        """``jwks()`` as JSON with sorted keys, built once per change of the keys (it is
+        served on every request for the JWK set)."""
+        keys = self._loaded()[0]
+        cached = self._jwks_json
+        if cached is None or cached[0] is not keys:
+            body = json.dumps({"keys": [key.jwk() for key in keys]}, sort_keys=True)
+            cached = self._jwks_json = (keys, body)
+        return cached[1]
 
     # -- changing --------------------------------------------------------------------
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -122,7 +121,7 @@ def signed_answer(result: verification.Verification) -> dict:
 
 @bp.get("/.well-known/jwks.json")
 def jwks():
-    body = json.dumps(signer().keys.jwks(), sort_keys=True)
+    body = signer().keys.jwks_json()
     response = Response(body, mimetype="application/json")
     response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
     response.cache_control.public = True
