@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 from sqlalchemy import select
 
 from registry.db import db
 from registry.models import Batch, Organization, Transfer
-from registry.signing import signer
+from registry.signing import kid_text, signer
 from tests.api.batch_helpers import make_party, qty, register
 
 
@@ -114,3 +115,20 @@ def test_the_answer_keeps_its_fields_and_their_order(client, producer):
         "checked_at",
         "signed_result",
     ]
+
+
+def test_the_signed_result_is_the_jws_pyjwt_writes(app, client, auth):
+    holder = make_party(app, auth, "Công ty Hóa chất “Sài Gòn”", 2)
+    batch = register(client, holder, "25", containers=1)
+    for token in (batch["identifier"]["token"], batch["containers"][0]["token"], "NOT-A-TOKEN"):
+        answer = _verify(client, token)
+        signed = answer.pop("signed_result")
+        with app.app_context():
+            key = signer().keys.current()
+            expected = jwt.encode(
+                answer,
+                key.private_key,
+                algorithm="EdDSA",
+                headers={"kid": kid_text(key.kid), "typ": "vnd.chemtrace.verification+jwt"},
+            )
+        assert signed == expected
