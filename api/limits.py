@@ -22,8 +22,9 @@ so guessing is hopeless anyway; these limits cut off a client that keeps failing
 load and noise it makes.
 
 The counters live in Redis when CHEMTRACE_REDIS_URL is set, so that limits hold across
-gunicorn workers and servers; otherwise in each worker's memory. If Redis fails, requests
-are served under per-worker memory limits rather than refused (the registry stays usable).
+gunicorn workers and servers; otherwise in each worker's memory (``api.rate_counters``). If
+Redis fails, requests are served under per-worker memory limits rather than refused (the
+registry stays usable).
 A refused request gets 429 problem+json with Retry-After.
 
 Before all of these, a request whose target (path and query, as sent) is longer than
@@ -44,6 +45,7 @@ from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from api import rate_counters
 from api.config import MAX_REQUEST_TARGET_BYTES
 from api.errors import RETRY_AFTER_SECONDS, problem
 from registry.errors import message
@@ -132,7 +134,11 @@ def init_app(app: Flask) -> None:
     # Registered before the limiter's own hook, so it runs after it (Flask runs after_request
     # hooks in reverse): Flask-Limiter puts Retry-After on every answer, rounded down.
     app.after_request(_retry_after_only_when_refused)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    # Without Redis, counters in the worker's memory that start no thread per hit (see
+    # api.rate_counters); the import registers their scheme with ``limits``.
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or f"{rate_counters.SCHEME}://"
+    )
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "chemtrace")
     # One limiter per app, not one per module: Flask-Limiter keeps its storage and switches
     # on the limiter object, and tests run several apps with different limits in one process.

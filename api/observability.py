@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import sys
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -17,6 +19,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 log = logging.getLogger("chemtrace.access")
@@ -33,12 +36,37 @@ LATENCY = Histogram(
 )
 
 
+# The access line's own fields, already JSON, on its record: written as they are (below).
+ACCESS_JSON = "access_json"
+
+
+class ServiceJsonFormatter(JsonFormatter):
+    """python-json-logger's lines. The access line, one per request, is written from its
+    fields serialised once (``ACCESS_JSON``): the same keys, order and spelling as the
+    generic path, without merging every attribute of the record into a dict first."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = record.__dict__.get(ACCESS_JSON)
+        if fields is None or record.exc_info or record.stack_info:
+            return super().format(record)
+        head = json.dumps(
+            {
+                "time": self.formatTime(record, self.datefmt),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+        )
+        return f"{head[:-1]}, {fields}}}"
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter(
+        ServiceJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            reserved_attrs=[*RESERVED_ATTRS, ACCESS_JSON],
         )
     )
     root = logging.getLogger()
@@ -72,18 +100,51 @@ def init_app(app: Flask) -> None:
         response.headers[REQUEST_ID_HEADER] = request_id
         route = request.url_rule.rule if request.url_rule else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(request.method, route).observe(elapsed)
-        principal = g.get("principal")
-        log.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 2),
-                "credential_id": principal.credential_id if principal else None,
-            },
-        )
+        method, status = request.method, response.status_code
+        _requests(method, route, status).inc()
+        _latency(method, route).observe(elapsed)
+        if log.isEnabledFor(logging.INFO):
+            principal = g.get("principal")
+            _log_access(
+                {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "credential_id": principal.credential_id if principal else None,
+                }
+            )
         return response
+
+
+# The metric children by labels: ``labels()`` builds and validates its key on every call.
+# The routes, methods and statuses are few, so these stay small.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], Any] = {}
+_LATENCY_CHILDREN: dict[tuple[str, str], Any] = {}
+
+
+def _requests(method: str, route: str, status: int) -> Any:
+    child = _REQUEST_CHILDREN.get((method, route, status))
+    if child is None:
+        child = _REQUEST_CHILDREN[(method, route, status)] = REQUESTS.labels(
+            method, route, str(status)
+        )
+    return child
+
+
+def _latency(method: str, route: str) -> Any:
+    child = _LATENCY_CHILDREN.get((method, route))
+    if child is None:
+        child = _LATENCY_CHILDREN[(method, route)] = LATENCY.labels(method, route)
+    return child
+
+
+def _log_access(fields: dict[str, Any]) -> None:
+    # The record made directly: ``log.info`` would first walk the stack for the caller's
+    # file and line, which no line of ours prints. The fields stay on the record as
+    # attributes (for any other handler), and once serialised for ours.
+    record = log.makeRecord(log.name, logging.INFO, __file__, 0, "request", (), None)
+    record.__dict__.update(fields)
+    record.__dict__[ACCESS_JSON] = json.dumps(fields)[1:-1]
+    log.handle(record)

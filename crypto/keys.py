@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -46,8 +47,9 @@ class SigningKey:
     created_at: str
     compromised_since: datetime | None = None
 
-    @property
+    @cached_property
     def public_key(self) -> Ed25519PublicKey:
+        # Once per key and process: every verification checks a signature with it.
         return self.private_key.public_key()
 
     def jwk(self) -> dict[str, str]:
@@ -72,20 +74,28 @@ class KeyStore:
         self.directory = Path(directory)
         # Every sign and verify needs the keys; parsing PEM files each time is wasted work.
         # keys.json is replaced (a new inode) on every change, so its stat says when to reload.
-        self._cached: tuple[tuple[int, int, int], list[SigningKey]] | None = None
+        # The keys by kid are kept with them: a verification looks its key up twice.
+        self._state_path = self.directory / STATE_FILE
+        self._cached: (
+            tuple[tuple[int, int, int], list[SigningKey], dict[bytes, SigningKey]] | None
+        ) = None
+        self._jwks_json: tuple[list[SigningKey], str] | None = None  # for those keys
 
     # -- reading ---------------------------------------------------------------------
 
-    def all_keys(self) -> list[SigningKey]:
-        path = self.directory / STATE_FILE
+    def _loaded(self) -> tuple[list[SigningKey], dict[bytes, SigningKey]]:
         try:
-            status = path.stat()
+            status = os.stat(self._state_path)
         except FileNotFoundError:
-            return []
+            return [], {}
         stamp = (status.st_ino, status.st_mtime_ns, status.st_size)
         if self._cached is None or self._cached[0] != stamp:
-            self._cached = (stamp, self._read_keys(json.loads(path.read_text())))
-        return list(self._cached[1])
+            keys = self._read_keys(json.loads(self._state_path.read_text()))
+            self._cached = (stamp, keys, {key.kid: key for key in keys})
+        return self._cached[1], self._cached[2]
+
+    def all_keys(self) -> list[SigningKey]:
+        return list(self._loaded()[0])
 
     def _read_keys(self, states: dict[str, dict[str, str]]) -> list[SigningKey]:
         found = []
@@ -111,10 +121,20 @@ class KeyStore:
         raise LookupError(f"no current signing key in {self.directory}")
 
     def by_kid(self) -> dict[bytes, SigningKey]:
-        return {key.kid: key for key in self.all_keys()}
+        return dict(self._loaded()[1])
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [key.jwk() for key in self.all_keys()]}
+
+    def jwks_json(self) -> str:
+        """``jwks()`` as JSON with sorted keys, built once per change of the keys (it is
+        served on every request for the JWK set)."""
+        keys = self._loaded()[0]
+        cached = self._jwks_json
+        if cached is None or cached[0] is not keys:
+            body = json.dumps({"keys": [key.jwk() for key in keys]}, sort_keys=True)
+            cached = self._jwks_json = (keys, body)
+        return cached[1]
 
     # -- changing --------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Executable, MetaData, Row, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -34,6 +34,19 @@ class RegistrySession(FlaskSession):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": RegistrySession})
+
+
+def read_first(statement: Executable, **parameters: object) -> Row | None:
+    """The first row of a read, on a pooled connection of its own: no Session, identity map
+    or loader work for a hot read of a few columns. Inside a Session already at work (a
+    transaction begun, changes pending) the read goes through it, so it sees what that
+    Session wrote, exactly as an ORM query would."""
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            return session.execute(statement, parameters).first()
+    with db.engine.connect() as connection:
+        return connection.execute(statement, parameters).first()
 
 
 def new_id() -> str:

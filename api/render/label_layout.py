@@ -17,6 +17,7 @@ from api.render import pictogram
 from api.render.label_text import fit, measure, printable, wrap
 from registry.catalogue import ghs
 from registry.custody.quantities import Amount
+from registry.labels.printed import PrintedBatch, PrintedHolder, PrintedIdentifier
 from registry.models import Batch, Identifier, Organization
 
 WIDTH, HEIGHT = 105.0, 74.0  # ISO A7, landscape
@@ -80,7 +81,7 @@ class Layout:
     rule_y: float | None
 
 
-def _origin(batch: Batch) -> str:
+def _origin(batch: Batch | PrintedBatch) -> str:
     kinds = {
         "produced": gettext("Produced"),
         "imported": gettext("Imported"),
@@ -104,7 +105,10 @@ def _statement(text_of, code: str, locale: str) -> str:
 
 
 def label_content(
-    batch: Batch, identifier: Identifier, holder: Organization, locale: str
+    batch: Batch | PrintedBatch,
+    identifier: Identifier | PrintedIdentifier,
+    holder: Organization | PrintedHolder,
+    locale: str,
 ) -> LabelContent:
     """The words of ``identifier``'s label in ``locale`` (the request's language)."""
     substance = batch.substance

@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Row, bindparam, select
 
 from crypto.tokens import TokenError
-from registry.db import db, utcnow
+from registry.db import read_first, utcnow
 from registry.errors import Message, message
 from registry.models import Batch, Container, Identifier, Organization, Substance, Transfer
 from registry.signing import kid_text, signer
@@ -52,19 +51,15 @@ WHY_REFUSED: dict[str, Message] = {
 class SubstanceFacts:
     """What the page says of the batch's substance beyond the public answer: its names by
     language and its GHS classification (codes; their texts are in ``registry.catalogue.ghs``).
-    Read from the row already loaded with the batch."""
+    Read from the row read with the batch."""
 
     names: dict[str, str]
     signal_word: str | None
     hazard_statements: tuple[str, ...]
 
     @classmethod
-    def of(cls, substance: Substance) -> SubstanceFacts:
-        return cls(
-            dict(substance.names or {}),
-            substance.signal_word,
-            tuple(substance.hazard_statements or ()),
-        )
+    def of(cls, row: Row) -> SubstanceFacts:
+        return cls(dict(row.names or {}), row.signal_word, tuple(row.hazard_statements or ()))
 
 
 @dataclass(frozen=True)
@@ -98,6 +93,46 @@ def token_from(text: str) -> str:
     return match.group(1) if match else text.strip()
 
 
+# What a verification reads, built once: Core statements over only the columns the answer
+# needs (SQLAlchemy caches their compiled form), so a verification costs one indexed read
+# (two with a container) and no ORM work: no identity map, no loader strategies, no Session.
+_batches, _substances = Batch.__table__, Substance.__table__
+_holder = Organization.__table__.alias("holder")
+_receiver = Organization.__table__.alias("receiver")
+_transfers = Transfer.__table__
+# The batch by primary key with its substance and holder; the receiver of the transfer that
+# shipped it (``transfers.shipped_batch_id`` is unique), told only while it is in transit.
+_STATUS = (
+    select(
+        _batches.c.id,
+        _batches.c.cas_rn,
+        _batches.c.lot_number,
+        _batches.c.status,
+        _substances.c.name.label("substance_name"),
+        _substances.c.ghs_pictograms,
+        _substances.c.names,
+        _substances.c.signal_word,
+        _substances.c.hazard_statements,
+        _holder.c.name.label("holder_name"),
+        _holder.c.enterprise_code.label("holder_enterprise_code"),
+        _receiver.c.name.label("receiver_name"),
+        _receiver.c.enterprise_code.label("receiver_enterprise_code"),
+    )
+    .join_from(_batches, _substances, _substances.c.id == _batches.c.substance_id)
+    .join(_holder, _holder.c.id == _batches.c.holder_organization_id)
+    .outerjoin(_transfers, _transfers.c.shipped_batch_id == _batches.c.id)
+    .outerjoin(_receiver, _receiver.c.id == _transfers.c.to_organization_id)
+    .where(_batches.c.id == bindparam("batch_id"))
+)
+_CONTAINER = select(Container.__table__.c.serial).where(
+    Container.__table__.c.batch_id == bindparam("batch_id"),
+    Container.__table__.c.serial == bindparam("serial"),
+)
+_ISSUED_AT = select(Identifier.__table__.c.issued_at).where(
+    Identifier.__table__.c.token == bindparam("token")
+)
+
+
 def verify(token_or_url: str) -> Verification:
     checked_at = utcnow().isoformat(timespec="seconds")
     try:
@@ -111,7 +146,7 @@ def verify(token_or_url: str) -> Verification:
             False, "key_compromised", refused, kid_text(kid), None, None, checked_at
         )
     # The batch with its substance and its holder, in one query: the status lookup.
-    batch = db.session.get(Batch, claims.subject, options=[joinedload(Batch.holder)])
+    batch = read_first(_STATUS, batch_id=claims.subject)
     if batch is None:
         return Verification(
             False,
@@ -124,11 +159,7 @@ def verify(token_or_url: str) -> Verification:
         )
     container = None
     if claims.container is not None:
-        found = db.session.scalar(
-            select(Container).where(
-                Container.batch_id == batch.id, Container.serial == claims.container
-            )
-        )
+        found = read_first(_CONTAINER, batch_id=batch.id, serial=claims.container)
         if found is None:
             return Verification(
                 False,
@@ -148,7 +179,7 @@ def verify(token_or_url: str) -> Verification:
         _public_batch(batch),
         container,
         checked_at,
-        SubstanceFacts.of(batch.substance),
+        SubstanceFacts.of(batch),
     )
 
 
@@ -161,9 +192,8 @@ def _signed_since_compromise(token: str, kid: bytes) -> Message | None:
     key = signer().keys.by_kid().get(kid)
     if key is None or key.compromised_since is None:
         return None
-    issued_at = db.session.scalar(
-        select(Identifier.issued_at).where(Identifier.token == token.upper())
-    )
+    found = read_first(_ISSUED_AT, token=token.upper())
+    issued_at = found.issued_at if found is not None else None
     if issued_at is not None and issued_at < key.compromised_since:
         return None
     since = key.compromised_since.isoformat().replace("+00:00", "Z")
@@ -174,19 +204,19 @@ def _signed_since_compromise(token: str, kid: bytes) -> Message | None:
     )
 
 
-def _public_batch(batch: Batch) -> dict[str, Any]:
-    holder = batch.holder
+def _public_batch(batch: Row) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": batch.id,
         "cas_rn": batch.cas_rn,
-        "substance_name": batch.substance.name,
-        "ghs_pictograms": list(batch.substance.ghs_pictograms),
+        "substance_name": batch.substance_name,
+        "ghs_pictograms": list(batch.ghs_pictograms),
         "lot_number": batch.lot_number,
         "status": batch.status,
-        "holder": {"name": holder.name, "enterprise_code": holder.enterprise_code},
+        "holder": {"name": batch.holder_name, "enterprise_code": batch.holder_enterprise_code},
     }
     if batch.status == "in_transit":
-        transfer = db.session.scalar(select(Transfer).where(Transfer.shipped_batch_id == batch.id))
-        receiver = db.session.get(Organization, transfer.to_organization_id)
-        body["in_transit_to"] = {"name": receiver.name, "enterprise_code": receiver.enterprise_code}
+        body["in_transit_to"] = {
+            "name": batch.receiver_name,
+            "enterprise_code": batch.receiver_enterprise_code,
+        }
     return body

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import rfc8785
-
 from registry.custody.quantities import Amount
+from registry.ledger import canonical
 from registry.models import Event
 
 
@@ -50,5 +49,6 @@ def event_record(event: Event, unit: str | None = None) -> dict[str, Any]:
 
 
 def leaf_bytes(event: Event) -> bytes:
-    """The exact bytes of the event's ledger leaf."""
-    return rfc8785.dumps(event_record(event))
+    """The exact bytes of the event's ledger leaf: RFC 8785 (``canonical.dumps`` is
+    ``rfc8785.dumps``, byte for byte, and faster on records like these)."""
+    return canonical.dumps(event_record(event))
