@@ -182,7 +182,7 @@ class Context:
             select(Facility).where(Facility.organization_id == self.actor.organization_id)
         )
         for facility in facilities:
-            if location == mapping.location_uri(self.base_url, facility):
+            if location in mapping.location_uris(self.base_url, facility):
                 return facility.id
         raise _Unmappable(
             message(

@@ -82,6 +82,14 @@ def location_uri(base_url: str, facility: Facility) -> str:
     return f"{_base(base_url)}/facilities/{facility.id}"
 
 
+def location_uris(base_url: str, facility: Facility) -> tuple[str, ...]:
+    """Every URI that names the facility in a captured event: its GS1 Digital Link (what
+    the registry writes, where it has a GLN) and the registry's own URI for it."""
+    own = f"{_base(base_url)}/facilities/{facility.id}"
+    written = location_uri(base_url, facility)
+    return (written,) if written == own else (written, own)
+
+
 def extension_namespace(base_url: str) -> str:
     return f"{_base(base_url)}/ns/epcis#"
 

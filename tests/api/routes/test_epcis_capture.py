@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from registry.db import db
-from registry.models import Batch, Event
+from registry.models import Batch, Event, Facility
 from tests.api.batch_helpers import register
 from tests.reference import TEST_DATA
 
@@ -297,3 +297,18 @@ def test_a_capture_of_more_than_1000_events_is_refused_whole(app, client, produc
     assert response.headers["GS1-EPCIS-Capture-Limit"] == "1000"
     assert response.json["errors"][0]["code"] == "too_many_events"
     assert count(app, Batch) == 0
+
+
+def test_a_facility_with_a_gln_is_named_by_its_digital_link_or_the_registrys_uri(
+    app, client, producer
+):
+    with app.app_context():
+        facility = db.session.get(Facility, producer.facility_id)
+        facility.gln = "8934567000000"
+        db.session.commit()
+    by_gln = commissioning(producer, lot="GLN-1")
+    by_gln["bizLocation"] = {"id": "https://id.gs1.org/414/8934567000000"}
+    by_own_uri = commissioning(producer, lot="OWN-1")  # {BASE}/facilities/{id}
+    answer = post(client, producer, document(by_gln, by_own_uri))
+    assert answer.status_code == 202, answer.json
+    assert [c["operation"] for c in answer.json["captured"]] == ["registration"] * 2
