@@ -16,19 +16,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import secrets
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jwt
 from flask import Flask, current_app
 
+from crypto import secretbox
 from registry.access.credentials import Principal
 from registry.catalogue.organizations import organization_by_code
 from registry.errors import Unauthenticated, message
@@ -203,25 +201,5 @@ def person_hash(identity_number: str) -> str:
 
 def _person_key() -> bytes:
     """The secret, kept beside the signing keys (so servers sharing keys share it too)."""
-    return _person_key_in(str(Path(current_app.config["KEYS_DIR"]) / PERSON_KEY_FILE))
-
-
-@cache
-def _person_key_in(location: str) -> bytes:
-    """Read once per process: the key never changes once written."""
-    path = Path(location)
-    if not path.exists():
-        # Written whole under another name, then linked into place: a worker racing us
-        # either wins (and we read its key) or loses, never reads half a key.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{PERSON_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(secrets.token_bytes(32))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_bytes()
+    # Made on first use and read once per process, as the webhook secrets' key is.
+    return secretbox.key_in(str(Path(current_app.config["KEYS_DIR"]) / PERSON_KEY_FILE))

@@ -138,7 +138,16 @@ def query_events(query: EventQuery, base_url: str) -> EpcisPage:
 
 
 def _document(found: list[Event], base_url: str, dispositions: list[list[str]]) -> dict:
-    """The query document for ``found``, reading the rows the mapping needs in 4 queries."""
+    """The query document for ``found``, kept to the dispositions asked for."""
+    for group in dispositions:
+        # An incident's or inspection's disposition depends on its details.
+        wanted = {event_types.short_disposition(d) for d in group}
+        found = [e for e in found if event_types.disposition_of(e) in wanted]
+    return mapping.query_document(epcis_events(found, base_url), base_url)
+
+
+def epcis_events(found: list[Event], base_url: str) -> list[dict]:
+    """``found`` as EPCIS events, reading the rows the mapping needs in 4 queries."""
     needed = mapping.references(found)
 
     def rows(model, ids):
@@ -147,12 +156,7 @@ def _document(found: list[Event], base_url: str, dispositions: list[list[str]]) 
     batches, facilities = rows(Batch, needed.batch_ids), rows(Facility, needed.facility_ids)
     organizations = rows(Organization, needed.organization_ids)
     transfers = rows(Transfer, needed.transfer_ids)
-    for group in dispositions:
-        # An incident's or inspection's disposition depends on its details.
-        wanted = {event_types.short_disposition(d) for d in group}
-        found = [e for e in found if event_types.disposition_of(e) in wanted]
-    events = [
+    return [
         mapping.epcis_event(e, batches, organizations, facilities, base_url, transfers=transfers)
         for e in found
     ]
-    return mapping.query_document(events, base_url)

@@ -15,16 +15,13 @@ from registry.access.credentials import Principal
 from registry.catalogue.control_lists import KNOWN_LISTS
 from registry.db import db
 from registry.epcis import mapping
+from registry.epcis import query as epcis_query
 from registry.errors import Conflict, InvalidInput, NotFound, message
 from registry.models import (
-    Batch,
     Event,
-    Facility,
-    Organization,
     OutboxMessage,
     SavedQuery,
     Subscription,
-    Transfer,
 )
 from registry.pagination import decode_cursor, encode_cursor
 from registry.subscriptions import matching
@@ -135,17 +132,6 @@ def document(
     query_name: str,
     subscription_id: str | None = None,
 ) -> dict:
-    """An ``EPCISQueryDocument`` of ``found``, reading the rows the mapping needs at once."""
-    needed = mapping.references(found)
-
-    def rows(model, ids):
-        return {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(ids)))}
-
-    batches, facilities = rows(Batch, needed.batch_ids), rows(Facility, needed.facility_ids)
-    organizations = rows(Organization, needed.organization_ids)
-    transfers = rows(Transfer, needed.transfer_ids)
-    events = [
-        mapping.epcis_event(e, batches, organizations, facilities, base_url, transfers=transfers)
-        for e in found
-    ]
+    """An ``EPCISQueryDocument`` of ``found``, as the saved query's answer or delivery."""
+    events = epcis_query.epcis_events(found, base_url)
     return mapping.query_document(events, base_url, query_name, subscription_id)
