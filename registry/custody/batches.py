@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from registry.access.credentials import Principal
 from registry.catalogue.codes import parse_cas_rn
@@ -125,7 +126,7 @@ def _new_batch(
     serials = _serials(spec.containers, prefix)
     batch = new_batch(
         amount.micro,
-        substance=substance,
+        substance_id=substance.id,
         cas_rn=cas_rn,
         lot_number=spec.lot_number,
         status="active",
@@ -140,10 +141,18 @@ def _new_batch(
         origin_document=origin_document,
         manufactured_on=spec.manufactured_on,
         expires_on=spec.expires_on,
-        containers=[Container(serial=s) for s in serials],
-        # A new batch has no identifiers yet: saying so spares a lazy load when they are added.
-        identifiers=[],
     )
+    # A new batch has no identifiers yet (nor containers, unless given): saying so as the
+    # loaded state spares a lazy load later, and costs far less than assigning empty lists
+    # (an assignment fires the collection's replace events and history for nothing).
+    set_committed_value(batch, "identifiers", [])
+    # The substance by its id, and the loaded object set as it is: assigning the
+    # relationship fires replace events and cascades through the catalogue for each item.
+    set_committed_value(batch, "substance", substance)
+    if serials:
+        batch.containers = [Container(serial=s) for s in serials]
+    else:
+        set_committed_value(batch, "containers", [])
     db.session.add(batch)
     return batch, serials
 
