@@ -1,0 +1,104 @@
+"""Where the time of ``POST /api/v1/batches:bulk`` goes, in process.
+
+    .venv/bin/python -m bench.profile_ingest                 # events/s, then the profile
+    .venv/bin/python -m bench.profile_ingest --requests 5 --no-profile
+
+Prepares a fresh SQLite registry (``bench.seed.prepare``: schema, signing key, ledger head,
+catalogue), one licensed organisation with a facility and an enterprise API key, then posts
+``--requests`` bulk requests of ``--items`` batches (two events each: ``registered`` and
+``identifiers_issued``) through the Flask test client. The events/s figure is wall time of
+the posts, end to end (parsing, validation, labels, ledger leaves and nodes, checkpoints,
+commit, the answer), timed without the profiler; the profile is a separate run of as many
+requests. One warm-up request comes first (imports, caches, connection). The app is
+frozen out of the cyclic collector's reach first (``gc.freeze()``), as ``chemtrace serve``
+does in each worker (``api.gunicorn_conf.post_worker_init``); ``--no-freeze`` to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import logging
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EVENTS_PER_ITEM = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_ingest")
+    parser.add_argument("--requests", type=int, default=6)
+    parser.add_argument("--items", type=int, default=500, help="batches per request")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-freeze", action="store_true", help="without gunicorn's gc.freeze()")
+    args = parser.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="chemtrace-ingest-"))
+    os.environ.setdefault("CHEMTRACE_LOG_LEVEL", "WARNING")
+    from api import create_app
+    from bench import seed
+    from bench.ingest import bulk_body
+    from registry.db import db
+
+    url = args.database_url or f"sqlite:///{tmp / 'ingest.db'}"
+    data_dir = tmp / "data"
+    seed.prepare(url, data_dir)
+    app = seed.app_for(url, data_dir)
+    with app.app_context():
+        party = seed.make_parties(1, random.Random(15))[0]
+        db.session.remove()
+        db.engine.dispose()
+    key = seed.issue_key(url, data_dir, "enterprise", party.id)
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "DATA_DIR": data_dir,
+            "RATE_LIMIT_PER_ADDRESS": "100000000/second",
+            "RATE_LIMIT_PER_CREDENTIAL": "100000000/second",
+        }
+    )
+    logging.getLogger().setLevel("WARNING")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    counter = iter(range(10**6))
+
+    def post() -> None:
+        body = bulk_body(party, args.items, f"P{next(counter):04d}")
+        response = client.post("/api/v1/batches:bulk", data=body, headers=headers)
+        if response.status_code != 201:
+            raise SystemExit(f"status {response.status_code}: {response.get_data(as_text=True)}")
+
+    if not args.no_freeze:
+        gc.freeze()  # as api.gunicorn_conf.post_worker_init does once the app is loaded
+    post()  # warm
+    started = time.perf_counter()
+    for _ in range(args.requests):
+        post()
+    seconds = time.perf_counter() - started
+    events = args.requests * args.items * EVENTS_PER_ITEM
+    print(f"{events} events in {seconds:.2f} s: {events / seconds:,.0f} events/s (wall)")
+    if not args.no_profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.requests):
+            post()
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(args.top)
+        stats.sort_stats("tottime").print_stats(args.top)
+        print(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
