@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api import webhooks
 from api.audit import audited
 from api.auth import current_principal, requires_roles
 from api.bodies import load_json, load_query
-from api.routes.epcis.common import DEFAULT_PER_PAGE, MAX_PER_PAGE
-from api.schemas.common import PRINTABLE_ASCII, QueryInteger, StrictSchema, moment, timestamp
+from api.routes.epcis.common import CBV_VERSION, EPCIS_VERSION, PageQuery, with_next_link
+from api.schemas.common import PRINTABLE_ASCII, StrictSchema, moment, timestamp
 from api.transactions import write_route
 from registry.epcis import mapping
 from registry.errors import InvalidInput, NotFound, message
@@ -68,13 +67,6 @@ class SubscriptionIn(StrictSchema):
     def _stream(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("schedule") is None and data.get("stream") is not True:
             raise ValidationError("Set stream to true.", "stream")
-
-
-class EventsQuery(StrictSchema):
-    perPage = QueryInteger(load_default=DEFAULT_PER_PAGE, validate=validate.Range(1, MAX_PER_PAGE))
-    nextPageToken = fields.String(
-        load_default=None, validate=[validate.Length(1, 200), PRINTABLE_ASCII]
-    )
 
 
 def _stored(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -153,17 +145,15 @@ def delete_query(queryName: str):
 @audited("epcis.query", "queryName")
 def query_events(queryName: str):
     query = _query(queryName)
-    args = load_query(EventsQuery())
+    args = load_query(PageQuery())
     base_url = current_app.config["PUBLIC_URL"]
     page = queries.query_events(query, args["perPage"], args["nextPageToken"], base_url)
     response = Response(mapping.dumps(page.document), mimetype="application/ld+json")
-    response.headers["GS1-EPCIS-Version"] = "2.0.0"
-    response.headers["GS1-CBV-Version"] = "2.0.0"
-    if page.next_page_token:
-        following = {k: v for k, v in request.args.items() if k != "nextPageToken"}
-        following["nextPageToken"] = page.next_page_token
-        response.headers["Link"] = f'<{request.base_url}?{urlencode(following)}>; rel="next"'
-    return response
+    # This blueprint is not under the EPCIS one's after_request (its OPTIONS answers are
+    # not in the contract), so the versions are said here.
+    response.headers["GS1-EPCIS-Version"] = EPCIS_VERSION
+    response.headers["GS1-CBV-Version"] = CBV_VERSION
+    return with_next_link(response, page.next_page_token)
 
 
 @bp.post("/queries/<queryName>/subscriptions")

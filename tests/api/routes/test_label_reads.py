@@ -15,11 +15,6 @@ from tests.api.batch_helpers import make_party, register
 
 
 @pytest.fixture
-def producer(app, auth):
-    return make_party(app, auth, "Producer", 0)
-
-
-@pytest.fixture
 def other(app, auth):
     return make_party(app, auth, "Other", 1)
 

@@ -6,23 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-import pytest
 from sqlalchemy import select
 
 from registry.db import db
 from registry.models import Batch, Organization, Transfer
 from registry.signing import kid_text, signer
 from tests.api.batch_helpers import make_party, qty, register
-
-
-@pytest.fixture
-def producer(app, auth):
-    return make_party(app, auth, "Producer", 0)
-
-
-@pytest.fixture
-def distributor(app, auth):
-    return make_party(app, auth, "Distributor", 1)
 
 
 def _as_the_orm_saw_it(app, batch_id: str) -> dict[str, Any]:
