@@ -37,6 +37,8 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, request
@@ -49,6 +51,9 @@ from api import rate_counters
 from api.config import MAX_REQUEST_TARGET_BYTES
 from api.errors import RETRY_AFTER_SECONDS, problem
 from registry.errors import message
+
+if TYPE_CHECKING:
+    from flask_limiter._limits import RuntimeLimit  # not exported by the package
 
 log = logging.getLogger(__name__)
 
@@ -88,20 +93,36 @@ def _authentication_failed(_response: Response) -> bool:
     return g.get("authentication_failed", False)
 
 
+class _ParsedOnce(ApplicationLimit):
+    """An application limit whose runtime limits are built once per process.
+
+    Flask-Limiter 4 iterates every ``ApplicationLimit`` on every request, and each
+    iteration parses its limit string again (``limits.parse_many``) and builds new
+    ``RuntimeLimit`` objects: a fifth of a ``/.well-known/jwks.json`` request under the
+    profiler. The string of an application limit is fixed when the app is made, so the
+    same runtime limits (equal field for field to what the library would build) are kept
+    from the first request on: built then, after ``Limiter.init_app`` has bound the limit.
+    """
+
+    def __iter__(self) -> Iterator[RuntimeLimit]:
+        built = self.__dict__.get("_built")
+        if built is None:
+            built = self.__dict__["_built"] = tuple(super().__iter__())
+        return iter(built)
+
+
 def _limiter(config: dict) -> Limiter:
-    # Limits as strings, not callables: Flask-Limiter parses a string once, a callable's
-    # answer on every request (a measurable share of a cheap request's time).
     return Limiter(
         key_func=client_address,
         application_limits=[
-            ApplicationLimit(
+            _ParsedOnce(
                 config["RATE_LIMIT_PER_CREDENTIAL"],
                 key_function=credential_key,
                 scope="credential",
                 exempt_when=lambda: _exempt() or "Authorization" not in request.headers,
                 error_message=message("Too many requests with this credential."),
             ),
-            ApplicationLimit(
+            _ParsedOnce(
                 config["RATE_LIMIT_PER_ADDRESS"],
                 key_function=client_address,
                 scope="address",
@@ -110,7 +131,7 @@ def _limiter(config: dict) -> Limiter:
             ),
             # Tested before the request, counted after it when the credential failed: a
             # credential that keeps failing is refused without being looked up again.
-            ApplicationLimit(
+            _ParsedOnce(
                 config["RATE_LIMIT_FAILED_AUTH"],
                 key_function=credential_key,
                 scope="failed-authentication-credential",

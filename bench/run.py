@@ -4,13 +4,15 @@
     .venv/bin/python -m bench.run --quick               # 10k and 100k events, short runs
     .venv/bin/python -m bench.run --database sqlite     # one backend
     .venv/bin/python -m bench.run --sweep               # also try gunicorn configurations
-    .venv/bin/python -m bench.run --writers             # also several writers (bench.writers)
+    .venv/bin/python -m bench.run --no-writers          # without target 6 (bench.writers)
 
 For each database it seeds a small (10,000 events) and a large (1,000,000) registry
 (``bench.seed``), starts ``chemtrace serve`` on 127.0.0.1 with its default gunicorn
 configuration, and the bare Flask app of ``bench.baseline`` under the same configuration
 file, then drives them from separate load-generator processes (``bench.load``: wrk, or
-Python). It prints one markdown table and writes it (``--output``) for docs/performance.md.
+Python). With PostgreSQL it then runs target 6, several writers (``bench.writers``). It
+prints one markdown table (``bench.report``) and writes it (``--output``) for
+docs/performance.md.
 
 PostgreSQL: ``--postgresql-url`` (default: postgres on 127.0.0.1:5432, or
 ``CHEMTRACE_BENCH_POSTGRESQL_URL``) names a server on which scratch databases are created
@@ -35,6 +37,7 @@ import sqlalchemy as sa
 
 from bench import ingest, load, seed, service, writers
 from bench.ledger_proofs import drop_database, scratch_database
+from bench.report import sweep_table, table
 from registry.pagination import encode_cursor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +54,7 @@ class Settings:
         self.samples = 60 if quick else 200  # per latency figure
         self.bulk_requests = 3 if quick else 8  # per client, 2 clients, 500 batches each
         self.capture_requests = 2 if quick else 5  # per client, 250 events each
+        self.writer_seconds = 10 if quick else 30  # per configuration of bench.writers
 
 
 def log(message: str) -> None:
@@ -110,8 +114,9 @@ def scale_figures(server, seeded: seed.Seeded, regulator: str, samples: int, rng
     }
 
 
-def throughput(server, bare, seeded, regulator, settings, rng) -> dict:
-    """Verification and cached labels against the bare endpoint, alternating rounds."""
+def throughput(server, bare, seeded, regulator, settings, rng, ceiling: bool = True) -> dict:
+    """Verification, cached labels and the floor against the bare endpoints and (with
+    ``ceiling``) the measured ceilings of ``bench.baseline``, alternating rounds."""
     tokens = rng.sample(seeded.tokens, min(200, len(seeded.tokens)))
     verify_requests = [("/api/v1/verify", json.dumps({"token": t})) for t in tokens]
     echo_requests = [("/echo", json.dumps({"token": t})) for t in tokens]
@@ -137,11 +142,27 @@ def throughput(server, bare, seeded, regulator, settings, rng) -> dict:
     load.run(server.base_url, "POST", verify_requests, json_headers, 2)
     load.run(server.base_url, "GET", label_requests, auth, 2)
     load.run(bare.base_url, "POST", echo_requests, json_headers, 2)
+    ceiling_verify = [("/ceiling/verify", body) for _, body in verify_requests]
+    ceiling_label = [(f"/ceiling/label/{b}", "") for b in labelled[:8]]
+    if ceiling:
+        load.run(bare.base_url, "POST", ceiling_verify, json_headers, 2)
+        load.run(bare.base_url, "GET", ceiling_label, {}, 2)
+        ceiling_etag = _etag(bare.base_url + ceiling_label[0][0], {})
     for _ in range(settings.rounds):
         s = settings.seconds
         best("bare_post", load.run(bare.base_url, "POST", echo_requests, json_headers, s))
+        if ceiling:
+            best("ceiling_verify", load.run(bare.base_url, "POST", ceiling_verify, json_headers, s))
         best("verify", load.run(server.base_url, "POST", verify_requests, json_headers, s))
         best("bare_get", load.run(bare.base_url, "GET", [("/hello", "")], {}, s))
+        if ceiling:
+            best("ceiling_label", load.run(bare.base_url, "GET", ceiling_label, {}, s))
+            best(
+                "ceiling_label_304",
+                load.run(
+                    bare.base_url, "GET", ceiling_label[:1], {"If-None-Match": ceiling_etag}, s
+                ),
+            )
         best("label", load.run(server.base_url, "GET", label_requests, auth, s))
         best("label_304", load.run(server.base_url, "GET", label_requests[:1], revalidate, s))
         # The service's floor: its middleware without the rate limiter, then with it.
@@ -154,6 +175,23 @@ def _etag(url: str, headers: dict[str, str]) -> str:
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.headers["ETag"]
+
+
+def ceiling_env(server, database_url: str, data_dir: Path, seeded, regulator: str) -> dict:
+    """What ``bench.baseline``'s ceilings read: the database, the service's keys, and the
+    PNG of a label the service drew."""
+    request = urllib.request.Request(
+        f"{server.base_url}/api/v1/batches/{seeded.roots[0]}/label.png",
+        headers={"Authorization": f"Bearer {regulator}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        png = data_dir / "ceiling-label.png"
+        png.write_bytes(response.read())
+    return {
+        "CHEMTRACE_BENCH_CEILING_DATABASE_URL": database_url,
+        "CHEMTRACE_BENCH_CEILING_KEYS_DIR": str(data_dir / "keys"),
+        "CHEMTRACE_BENCH_CEILING_PNG": str(png),
+    }
 
 
 def ingestion(server, database_url, data_dir, seeded, settings) -> dict:
@@ -241,7 +279,10 @@ def bench_size(backend, size, base_pg, tmp, settings, large: bool, gunicorn=None
             result["scale"] = scale_figures(server, seeded, regulator, settings.samples, rng)
             if large:
                 log(f"{backend} {size:,}: throughput against the bare endpoint")
-                with service.baseline(tmp / "baseline.log", gunicorn) as bare:
+                ceilings = ceiling_env(server, url, data_dir, seeded, regulator)
+                with service.baseline(
+                    tmp / "baseline.log", {**(gunicorn or {}), **ceilings}
+                ) as bare:
                     result.update(throughput(server, bare, seeded, regulator, settings, rng))
                 log(f"{backend} {size:,}: export memory")
                 result["export"] = export_memory(server, regulator)
@@ -270,7 +311,8 @@ def sweep(backend, base_pg, tmp, settings, configs) -> list[tuple[str, dict]]:
                 service.registry(url, data_dir, env) as server,
                 service.baseline(tmp / "baseline.log", env) as bare,
             ):
-                out.append((label, throughput(server, bare, seeded, regulator, settings, rng)))
+                figures = throughput(server, bare, seeded, regulator, settings, rng, False)
+                out.append((label, figures))
     finally:
         drop_database(base_pg if backend == "postgresql" else None, name)
     return out
@@ -307,150 +349,6 @@ def pg_version(base_pg: str) -> str:
     return f"PostgreSQL {version}"
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "**missed**"
-
-
-SCALE_ROWS = [
-    ("history", "batch history + genealogy (JSON, both directions)"),
-    ("genealogy_svg", "genealogy drawing (SVG)"),
-    ("events_page", "page of 100 events at a random depth"),
-    ("events_page_org", "page of 100 events of one organisation, random depth"),
-    ("mass_balance", "mass-balance report, one organisation"),
-    ("inclusion", "inclusion proof"),
-    ("consistency", "consistency proof"),
-]
-
-
-def table(results: dict, settings: Settings, header: str) -> str:
-    backends = list(results)
-    cols = " | ".join(backends)
-    lines = [header, "", f"| figure | {cols} | target |", "|---" * (len(backends) + 2) + "|"]
-
-    def row(label: str, cells: list[str], target: str = "") -> None:
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
-
-    def half_of_bare(label: str, figure: str, bare: str) -> None:
-        """A row of figure / bare rates, each judged against the 0.5 target."""
-        ratios = [L[b][figure].rate / L[b][bare].rate for b in backends]
-        row(label, [f"{r:.2f} ({verdict(r >= 0.5)})" for r in ratios], "≥ 0.50")
-
-    large = {b: results[b]["large"] for b in backends}
-    small = {b: results[b]["small"] for b in backends}
-    row(
-        "events in the database (small / large)",
-        [f"{small[b]['events']:,} / {large[b]['events']:,}" for b in backends],
-    )
-    row("seeding the large database", [f"{large[b]['seed_seconds']:.0f} s" for b in backends])
-    L = {b: large[b]["loads"] for b in backends}
-
-    def rate(load_: load.Load) -> str:
-        return f"{load_.rate:,.0f}/s (p50 {load_.p50_ms:.1f} ms, p99 {load_.p99_ms:.1f} ms)"
-
-    row("bare Flask JSON POST", [rate(L[b]["bare_post"]) for b in backends])
-    row("**1.** POST /verify, genuine token", [rate(L[b]["verify"]) for b in backends])
-    half_of_bare("verify / bare", "verify", "bare_post")
-    ing = {b: large[b]["ingestion"] for b in backends}
-    row(
-        "**2.** batches:bulk, events/s",
-        [f"{ing[b]['bulk']:,.0f} ({verdict(ing[b]['bulk'] >= 10_000)})" for b in backends],
-        "≥ 10,000",
-    )
-    row(
-        "EPCIS capture, events/s",
-        [f"{ing[b]['capture']:,.0f} ({verdict(ing[b]['capture'] >= 10_000)})" for b in backends],
-        "≥ 10,000",
-    )
-    row(
-        "raw SQL bulk insert of the same rows, events/s",
-        [f"{ing[b]['raw']:,.0f}" for b in backends],
-    )
-    row(
-        "bulk / raw, capture / raw",
-        [
-            f"{ing[b]['bulk'] / ing[b]['raw']:.2f}, {ing[b]['capture'] / ing[b]['raw']:.2f}"
-            for b in backends
-        ],
-    )
-    for key, label in SCALE_ROWS:
-        cells = []
-        for b in backends:
-            (s50, s99), (l50, l99) = small[b]["scale"][key], large[b]["scale"][key]
-            ratio = l50 / s50
-            cells.append(
-                f"{s50:.1f} → {l50:.1f} ms (p99 {s99:.1f} → {l99:.1f}); "
-                f"×{ratio:.2f} ({verdict(ratio <= 2)})"
-            )
-        row(f"**3.** {label}, p50 small → large", cells, "≤ ×2")
-    exp = {b: large[b]["export"] for b in backends}
-    row(
-        "**4.** worker peak RSS streaming the NDJSON export",
-        [
-            f"{exp[b]['peak']:.0f} MB (at rest {exp[b]['rest']:.0f}; {exp[b]['rows']:,} rows in "
-            f"{exp[b]['seconds']:.0f} s) ({verdict(exp[b]['peak'] < 200)})"
-            for b in backends
-        ],
-        "< 200 MB",
-    )
-    row("bare Flask JSON GET", [rate(L[b]["bare_get"]) for b in backends])
-    row("**5.** cached label PNG", [rate(L[b]["label"]) for b in backends])
-    half_of_bare("cached label / bare GET", "label", "bare_get")
-    row(
-        "cached label revalidated (If-None-Match → 304)",
-        [rate(L[b]["label_304"]) for b in backends],
-    )
-    half_of_bare("revalidated label / bare GET", "label_304", "bare_get")
-    row(
-        "floor: GET /healthz (middleware, no rate limiter, no database)",
-        [
-            f"{rate(L[b]['healthz'])}; ×{L[b]['healthz'].rate / L[b]['bare_get'].rate:.2f}"
-            for b in backends
-        ],
-    )
-    row(
-        "floor: GET /.well-known/jwks.json (middleware and rate limiter, no database)",
-        [
-            f"{rate(L[b]['jwks'])}; ×{L[b]['jwks'].rate / L[b]['bare_get'].rate:.2f}"
-            for b in backends
-        ],
-    )
-    row(
-        "first rendering of a label PNG, p50 (p99)",
-        [
-            f"{large[b]['first_render'][0]:.1f} ms ({large[b]['first_render'][1]:.1f} ms)"
-            for b in backends
-        ],
-    )
-    tool = next(iter(L.values()))["verify"].tool
-    lines += [
-        "",
-        f"Load generator: {tool}, 16 keep-alive connections, {settings.seconds} s per figure, "
-        f"best of {settings.rounds} alternating rounds. Latency figures: "
-        f"{settings.samples} sequential requests each.",
-    ]
-    return "\n".join(lines)
-
-
-def sweep_table(results: dict[str, list]) -> str:
-    lines = [
-        "| database | gunicorn | bare POST/s | verify/s | ratio | bare GET/s | label/s | ratio "
-        "| /healthz/s | jwks/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for backend, runs in results.items():
-        for label, r in runs:
-            loads = r["loads"]
-            lines.append(
-                f"| {backend} | {label} | {loads['bare_post'].rate:,.0f} | "
-                f"{loads['verify'].rate:,.0f} | "
-                f"{loads['verify'].rate / loads['bare_post'].rate:.2f} | "
-                f"{loads['bare_get'].rate:,.0f} | {loads['label'].rate:,.0f} | "
-                f"{loads['label'].rate / loads['bare_get'].rate:.2f} | "
-                f"{loads['healthz'].rate:,.0f} | {loads['jwks'].rate:,.0f} |"
-            )
-    return "\n".join(lines)
-
-
 SWEEP = [
     (2, 4, "gthread"),
     (4, 4, "gthread"),
@@ -468,10 +366,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="also compare gunicorn configs")
     parser.add_argument("--sweep-only", action="store_true", help="only compare gunicorn configs")
     parser.add_argument(
-        "--writers",
+        "--no-writers",
         action="store_true",
-        help="also 2 servers x 8 clients against 1 x 1 on PostgreSQL (bench.writers)",
+        help="skip target 6 (bench.writers: 2 servers x 8 clients against 1 x 1, PostgreSQL)",
     )
+    # Target 6 used to need --writers; it is part of every PostgreSQL run now.
+    parser.add_argument("--writers", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--postgresql-url",
         default=os.environ.get("CHEMTRACE_BENCH_POSTGRESQL_URL", DEFAULT_PG),
@@ -506,14 +406,15 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             }
     writers_text = None
-    if args.writers and "postgresql" in backends:
+    if "postgresql" in results and not args.no_writers:
         log("postgresql: several writers")
-        seconds = "10" if args.quick else "30"
         writers_args = writers.parser().parse_args(
-            ["--postgresql-url", args.postgresql_url, "--seconds", seconds]
+            ["--postgresql-url", args.postgresql_url, "--seconds", str(settings.writer_seconds)]
         )
-        writers_text, writers_ok = writers.measure(writers_args)
-        if not writers_ok:
+        outcomes = writers.run_plan(writers_args)
+        results["postgresql"]["writers"] = outcomes
+        writers_text = writers.report(outcomes, writers_args)
+        if not all(o.ok for o in outcomes):
             log("several writers: a check FAILED (see the table)")
     minutes = (time.perf_counter() - started) / 60
     about = machine()

@@ -379,6 +379,12 @@ def parser() -> argparse.ArgumentParser:
 
 def measure(args: argparse.Namespace) -> tuple[str, bool]:
     """Every configuration of ``args``: the markdown report, and whether every check held."""
+    outcomes = run_plan(args)
+    return report(outcomes, args), all(o.ok for o in outcomes)
+
+
+def run_plan(args: argparse.Namespace) -> list[Outcome]:
+    """1 server x 1 client (unless ``--no-single``), then ``--servers`` x ``--clients``."""
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="chemtrace-writers-") as directory:
         tmp = Path(directory)
@@ -388,7 +394,7 @@ def measure(args: argparse.Namespace) -> tuple[str, bool]:
             name = f"chemtrace_bench_writers_{servers}x{clients}"
             outcomes.append(configuration(args.postgresql_url, tmp, servers, clients, args, name))
             log(f"{name}: {outcomes[-1].rate:,.0f} events/s")
-    return report(outcomes, args), all(o.ok for o in outcomes)
+    return outcomes
 
 
 def main(argv: list[str] | None = None) -> int:
