@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,9 +23,9 @@ from registry.custody.quantities import (
 )
 from registry.db import db, new_id
 from registry.errors import Forbidden, InvalidInput, NotFound, message
-from registry.labels.issuing import issue_identifiers
+from registry.labels.issuing import issuance_details, issue_identifiers, signed_identifiers
 from registry.ledger import events
-from registry.models import Batch, Container, Event, Facility, Substance
+from registry.models import Batch, Container, Event, Facility, Identifier, Substance
 from registry.pagination import Page, paginate
 
 MAX_CONTAINERS = 1000
@@ -62,10 +62,11 @@ def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Outcome:
 def register_many(specs: list[BatchSpec], actor: Principal) -> list[Outcome]:
     """All or nothing: the first bad item refuses the whole request, naming its position.
 
-    The same rows and events as ``register`` one item after another, written in bulk:
-    every item is checked and its batch built first (no query between them flushes),
-    the batches are inserted together, then all ledger indexes are claimed at once and the
-    events and labels recorded in item order, to be inserted together at commit.
+    The same rows, events and leaves as ``register`` one item after another, written in
+    bulk: every item is checked and its batch built first (no query between them flushes),
+    the batches are inserted together, every label signed and its identifiers inserted;
+    only then are all ledger indexes claimed at once (the ledger head's lock, held until
+    commit) and the events inserted in item order with one Core insert, without ORM objects.
     """
     if not 1 <= len(specs) <= MAX_BULK:
         raise InvalidInput(
@@ -75,10 +76,23 @@ def register_many(specs: list[BatchSpec], actor: Principal) -> list[Outcome]:
     with db.session.no_autoflush:
         built = [_new_batch(spec, actor, f"items.{i}.", looked_up) for i, spec in enumerate(specs)]
     db.session.flush()
-    events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION * len(built))
+    pending, identifiers = [], []
+    for (batch, serials), spec in zip(built, specs, strict=True):
+        rows = signed_identifiers(batch, serials)
+        identifiers.extend(rows)
+        # Loaded state for the answer: these rows go in by the Core insert below.
+        set_committed_value(batch, "identifiers", [Identifier(**row) for row in rows])
+        pending.append(events.columns(batch, "registered", actor, **_registered(batch, spec)))
+        pending.append(
+            events.columns(
+                batch, "identifiers_issued", actor, details=issuance_details(rows, serials)
+            )
+        )
+    db.session.execute(insert(Identifier.__table__), identifiers)
+    recorded = events.record_all(pending)
     return [
-        Outcome(batch, _record_registration(batch, serials, spec, actor))
-        for (batch, serials), spec in zip(built, specs, strict=True)
+        Outcome(batch, event)
+        for (batch, _), event in zip(built, recorded[::EVENTS_PER_REGISTRATION], strict=True)
     ]
 
 
@@ -197,24 +211,26 @@ def pure_grams_of(batch: Batch, micro: int | None = None) -> Decimal | None:
     return pure_grams(amount, Decimal(batch.concentration_pct), density_of(batch))
 
 
-def _record_registration(
-    batch: Batch, serials: list[str], spec: BatchSpec, actor: Principal
-) -> Event:
-    """The ``registered`` event (returned), then the label (``identifiers_issued``)."""
-    registered = events.record(
-        batch,
-        "registered",
-        actor,
-        delta_micro=batch.quantity_micro,
-        documents=spec.documents,
-        details={
+def _registered(batch: Batch, spec: BatchSpec) -> dict[str, Any]:
+    """The ``registered`` event's arguments beyond the batch, its type and actor."""
+    return {
+        "delta_micro": batch.quantity_micro,
+        "documents": spec.documents,
+        "details": {
             "origin": batch.origin_kind,
             "origin_document": batch.origin_document,
             "lot_number": spec.lot_number,
             "unit": batch.unit,
             "containers": len(batch.containers),
         },
-    )
+    }
+
+
+def _record_registration(
+    batch: Batch, serials: list[str], spec: BatchSpec, actor: Principal
+) -> Event:
+    """The ``registered`` event (returned), then the label (``identifiers_issued``)."""
+    registered = events.record(batch, "registered", actor, **_registered(batch, spec))
     issue_identifiers(batch, actor, serials)
     return registered
 

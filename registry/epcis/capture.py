@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from registry.access.credentials import Principal
 from registry.custody import operations, transfers, transformations
-from registry.custody.batches import BatchSpec, register
+from registry.custody.batches import MAX_BULK, BatchSpec, register, register_many
 from registry.db import db
 from registry.epcis import cbv, mapping
 from registry.errors import DomainError, FieldError, Malformed, message
@@ -89,6 +89,10 @@ def apply(
     """Record each event in a savepoint of its own. With ``rollback`` one refusal undoes
     every event (the outcome lists every refusal and nothing captured)."""
     context = Context(actor, base_url)
+    if behaviour != PROCEED:
+        captured = _all_at_once(events, context)
+        if captured is not None:
+            return Outcome(captured)
     outcome = Outcome()
     try:
         with ledger_events.savepoint():
@@ -107,8 +111,48 @@ def apply(
     return outcome
 
 
+def _all_at_once(events: list[dict[str, Any]], context: Context) -> list[Captured] | None:
+    """All events in one savepoint, without one each, and each run of consecutive
+    registrations as one bulk registration (``register_many``: the same rows, events and
+    leaves, in the same order). For ``rollback``, where one refusal undoes everything: if
+    any event is refused, all is undone and None returned, for ``apply`` to go again event
+    by event and say which were refused and why, exactly as before."""
+    captured: list[Captured] = []
+    run: list[tuple[int, BatchSpec]] = []
+
+    def register_run() -> None:
+        for start in range(0, len(run), MAX_BULK):
+            part = run[start : start + MAX_BULK]
+            made = register_many([spec for _, spec in part], context.actor)
+            captured.extend(
+                Captured(index, "registration", outcome.batch.id)
+                for (index, _), outcome in zip(part, made, strict=True)
+            )
+        run.clear()
+
+    try:
+        with ledger_events.savepoint():
+            for index, event in enumerate(events):
+                spec = context.registration(event)
+                if spec is not None:
+                    run.append((index, spec))
+                    continue
+                register_run()
+                captured.append(Captured(index, *context.apply(event)))
+            register_run()
+    except (_Unmappable, DomainError):
+        return None
+    return captured
+
+
 def refusal_errors(refusals: list[Refusal]) -> list[FieldError]:
     return [FieldError(f"epcisBody.eventList.{r.index}", r.message, r.code) for r in refusals]
+
+
+def _step(event: dict[str, Any]) -> str | None:
+    """The event's bizStep in any CBV form (bare word, cbv: compact IRI, full URI)."""
+    biz_step = event.get("bizStep")
+    return cbv.BIZ_STEP.short(biz_step) if isinstance(biz_step, str) else None
 
 
 def _extension(event: dict[str, Any], name: str) -> Any:
@@ -122,13 +166,21 @@ def _extension(event: dict[str, Any], name: str) -> Any:
 class Context:
     actor: Principal
     base_url: str
+    _facilities: list[Facility] | None = None
+
+    def registration(self, event: dict[str, Any]) -> BatchSpec | None:
+        """What a commissioning ObjectEvent registers; None for any other event."""
+        kind, action, step = event.get("type"), event.get("action"), _step(event)
+        if kind == "ObjectEvent" and action == "ADD" and step in COMMISSIONING:
+            return self._spec(event, self._one(event, "quantityList"), "produced")
+        return None
 
     def apply(self, event: dict[str, Any]) -> tuple[str, str]:
         kind, action, biz_step = event.get("type"), event.get("action"), event.get("bizStep")
-        # Any CBV form (bare word, cbv: compact IRI, full URI) of a standard step.
-        step = cbv.BIZ_STEP.short(biz_step) if isinstance(biz_step, str) else None
-        if kind == "ObjectEvent" and action == "ADD" and step in COMMISSIONING:
-            return "registration", self._register(event).id
+        step = _step(event)
+        spec = self.registration(event)
+        if spec is not None:
+            return "registration", register(spec, self.actor).batch.id
         if kind == "ObjectEvent" and action == "OBSERVE" and step == "shipping":
             return "shipment", self._ship(event).id
         if kind == "ObjectEvent" and action == "OBSERVE" and step == "receiving":
@@ -178,10 +230,13 @@ class Context:
 
     def _facility(self, event: dict[str, Any]) -> str:
         location = (event.get("bizLocation") or {}).get("id", "")
-        facilities = db.session.scalars(
-            select(Facility).where(Facility.organization_id == self.actor.organization_id)
-        )
-        for facility in facilities:
+        if self._facilities is None:  # once per capture: capturing makes no facility
+            self._facilities = list(
+                db.session.scalars(
+                    select(Facility).where(Facility.organization_id == self.actor.organization_id)
+                )
+            )
+        for facility in self._facilities:
             if location in mapping.location_uris(self.base_url, facility):
                 return facility.id
         raise _Unmappable(
@@ -221,10 +276,6 @@ class Context:
         return found
 
     # --- the operations ---------------------------------------------------------------
-
-    def _register(self, event: dict[str, Any]):
-        spec = self._spec(event, self._one(event, "quantityList"), "produced")
-        return register(spec, self.actor).batch
 
     def _ship(self, event: dict[str, Any]):
         element = self._one(event, "quantityList")

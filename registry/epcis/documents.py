@@ -11,7 +11,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft7Validator
+import jsonschema_rs
+from jsonschema import Draft7Validator, ValidationError
 
 from registry.errors import FieldError, LimitExceeded, Malformed, message
 
@@ -37,9 +38,33 @@ class CaptureLimitExceeded(LimitExceeded):
 
 
 @cache
-def _validator() -> Draft7Validator:
+def _schema() -> dict[str, Any]:
     text = resources.files("registry.data").joinpath("EPCIS-JSON-Schema.json").read_text()
-    return Draft7Validator(json.loads(text))
+    return json.loads(text)
+
+
+@cache
+def _validator() -> Draft7Validator:
+    return Draft7Validator(_schema())
+
+
+@cache
+def _quick_validator() -> jsonschema_rs.Draft7Validator:
+    # Formats unchecked, as by jsonschema's validator without a format checker.
+    return jsonschema_rs.Draft7Validator(_schema(), validate_formats=False)
+
+
+def _schema_errors(document: Any) -> list[ValidationError]:
+    """The schema's errors in ``document``, by path. jsonschema in Python takes about 2.5 ms
+    per event, the Rust validator a hundredth of that: it says whether the document is
+    valid; only a document it refuses is checked again by jsonschema, whose errors (their
+    paths and messages) are the answer's, as they were before."""
+    try:
+        if _quick_validator().is_valid(document):
+            return []
+    except (TypeError, ValueError):  # a value it cannot read: jsonschema decides
+        pass
+    return sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
 
 
 def _invalid(detail: str, errors: list[FieldError]) -> DocumentInvalid:
@@ -83,7 +108,7 @@ def events_of(document: Any, *, single: bool = False) -> list[dict[str, Any]]:
                 )
             ],
         )
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = _schema_errors(document)
     if errors:
         raise _invalid(
             message("The document is not a valid EPCIS 2.0 document."),

@@ -1,8 +1,9 @@
 """Recording events: append-only rows, each with the next dense ledger index.
 
-``record`` adds the event and keeps it with its transaction; the unit of work's commit
-(``registry.unit_of_work.commit``) takes them (``take_recorded``) and appends their leaves
-to the Merkle log before the database commit.
+``record`` adds the event and keeps it with its transaction; ``record_all`` writes many at
+once with one Core insert (no ORM objects) and keeps lightweight ``EventRow`` records of
+them. The unit of work's commit (``registry.unit_of_work.commit``) takes them
+(``take_recorded``) and appends their leaves to the Merkle log before the database commit.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from registry.access.credentials import Principal
 from registry.db import RegistrySession, db, new_id, utcnow
@@ -73,7 +74,7 @@ def next_ledger_index() -> int:
     return _claim(1)
 
 
-def take_recorded() -> list[Event]:
+def take_recorded() -> list[Event | EventRow]:
     """The events this transaction recorded, handed over once, for the ledger to append
     their leaves (``registry.unit_of_work.commit``)."""
     if _this_transactions(_RESERVED, deque):
@@ -143,28 +144,94 @@ def record(
         id=new_id(),
         recorded_at=utcnow(),
         ledger_index=ledger_index,
-        type=type_,
-        batch_id=batch.id,
-        cas_rn=batch.cas_rn,
-        organization_id=organization_id or batch.holder_organization_id,
-        facility_id=facility_id if facility_id is not None else batch.facility_id,
-        credential_id=actor.credential_id if actor else None,
-        actor_organization_id=actor.organization_id if actor else None,
-        actor_role=actor.role if actor else None,
-        dimension=batch.dimension,
-        quantity_micro=abs(delta_micro)
-        if quantity_micro is None and delta_micro
-        else quantity_micro,
-        quantity_delta_micro=delta_micro,
-        related_batch_id=related_batch_id,
-        transfer_id=transfer_id,
-        documents=list(documents or []),
-        details=dict(details or {}),
-        flagged=flagged,
+        **columns(
+            batch,
+            type_,
+            actor,
+            organization_id=organization_id,
+            delta_micro=delta_micro,
+            quantity_micro=quantity_micro,
+            facility_id=facility_id,
+            related_batch_id=related_batch_id,
+            transfer_id=transfer_id,
+            documents=documents,
+            details=details,
+            flagged=flagged,
+        ),
     )
     db.session.add(event)
     _this_transactions(_RECORDED, list).append(event)  # its leaf is appended at commit
     return event
+
+
+def columns(
+    batch: Batch,
+    type_: str,
+    actor: Principal | None,
+    *,
+    organization_id: str | None = None,
+    delta_micro: int | None = None,
+    quantity_micro: int | None = None,
+    facility_id: str | None = None,
+    related_batch_id: str | None = None,
+    transfer_id: str | None = None,
+    documents: list[dict[str, str]] | None = None,
+    details: dict[str, Any] | None = None,
+    flagged: bool = False,
+) -> dict[str, Any]:
+    """An event's columns but its id, ledger index and time (``record``'s arguments), for
+    ``record`` and for ``record_all``, so both write the same rows and leaves."""
+    return {
+        "type": type_,
+        "batch_id": batch.id,
+        "cas_rn": batch.cas_rn,
+        "organization_id": organization_id or batch.holder_organization_id,
+        "facility_id": facility_id if facility_id is not None else batch.facility_id,
+        "credential_id": actor.credential_id if actor else None,
+        "actor_organization_id": actor.organization_id if actor else None,
+        "actor_role": actor.role if actor else None,
+        "dimension": batch.dimension,
+        "quantity_micro": abs(delta_micro)
+        if quantity_micro is None and delta_micro
+        else quantity_micro,
+        "quantity_delta_micro": delta_micro,
+        "related_batch_id": related_batch_id,
+        "transfer_id": transfer_id,
+        "documents": list(documents or []),
+        "details": dict(details or {}),
+        "flagged": flagged,
+    }
+
+
+class EventRow:
+    """An event written by ``record_all``: its columns as attributes, read as an ``Event``
+    is (its leaf, the outbox's matching, an answer's ledger index), without being an object
+    of the session's unit of work."""
+
+    __slots__ = tuple(Event.__mapper__.column_attrs.keys())
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+def record_all(pending: list[dict[str, Any]]) -> list[EventRow]:
+    """Record events given by their ``columns``, in order, in one claim of their indexes and
+    one multi-row insert. Build everything before calling this: the claim takes the ledger
+    head's lock, held until commit, so only the index, id and time are made after it."""
+    if not pending:
+        return []
+    if _this_transactions(_RESERVED, deque):
+        raise RuntimeError("ledger indexes were reserved but not used")
+    first = _claim(len(pending))
+    rows = [
+        {"id": new_id(), "recorded_at": utcnow(), "ledger_index": first + n, **values}
+        for n, values in enumerate(pending)
+    ]
+    db.session.execute(insert(Event.__table__), rows)
+    recorded = [EventRow(row) for row in rows]
+    _this_transactions(_RECORDED, list).extend(recorded)  # their leaves are appended at commit
+    return recorded
 
 
 def events_of(batch_ids: list[str]) -> list[Event]:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
-from registry.models import Batch, Event
+from crypto import merkle
+from registry.db import db
+from registry.ledger.audit import verify_ledger
+from registry.ledger.records import leaf_bytes
+from registry.models import Batch, Event, LedgerLeaf
 from tests.api.batch_helpers import kg, make_party, qty, register
 
 
@@ -97,6 +102,46 @@ def test_bulk_is_all_or_nothing(app, client, producer):
     indexes = [b["ledger_index"] for b in ok.json["items"]]
     # Each batch records its registration, then the issuance of its signed identifier.
     assert indexes == list(range(0, 50, 2))
+
+
+def test_bulk_writes_the_rows_leaves_and_labels_of_single_registrations(app, client, producer):
+    """batches:bulk writes its events and identifiers without ORM objects: what is stored
+    is what it answered, each leaf is the leaf of the stored row, in item order."""
+    good = {
+        "cas_rn": "108-24-7",
+        "lot_number": "B",
+        "quantity": qty("1.5"),
+        "facility_id": producer.facility_id,
+        "origin": {"kind": "produced"},
+    }
+    items = [good, {**good, "containers": 2, "documents": [{"type": "invoice", "number": "I"}]}]
+    single = register(client, producer, lot_number="S")
+    response = client.post("/api/v1/batches:bulk", json={"items": items}, headers=producer.headers)
+    assert response.status_code == 201
+    answered = response.json["items"]
+    with app.app_context():
+        assert verify_ledger().ok
+        events = db.session.scalars(sa.select(Event).order_by(Event.ledger_index)).all()
+        assert [e.type for e in events] == ["registered", "identifiers_issued"] * 3
+        assert [e.batch_id for e in events[::2]] == [single["id"]] + [b["id"] for b in answered]
+        assert [e.ledger_index for e in events[2::2]] == [b["ledger_index"] for b in answered]
+        leaves = dict(db.session.execute(sa.select(LedgerLeaf.event_id, LedgerLeaf.hash)).all())
+        for event in events:
+            assert bytes(leaves[event.id]) == merkle.leaf_hash(leaf_bytes(event))
+        # The same columns as a single registration's, but the batch and the ids.
+        for bulk_event, single_event in zip(events[2:4], events[:2], strict=True):
+            for name in ("type", "cas_rn", "organization_id", "actor_role", "dimension"):
+                assert getattr(bulk_event, name) == getattr(single_event, name)
+            assert set(bulk_event.details) == set(single_event.details)
+        batch = db.session.get(Batch, answered[1]["id"])
+        tokens = {i.container_serial: i.token for i in batch.identifiers}
+        assert tokens[None] == answered[1]["identifier"]["token"]
+        assert [tokens[c["serial"]] for c in answered[1]["containers"]] == [
+            c["token"] for c in answered[1]["containers"]
+        ]
+        assert events[5].details["tokens"] == [tokens[None], tokens["0001"], tokens["0002"]]
+        assert events[4].documents == [{"type": "invoice", "number": "I"}]
+        assert events[4].quantity_delta_micro == 1_500_000_000
 
 
 def test_the_whole_chain_adds_up_to_the_gram(client, auth, producer, distributor, end_user):
