@@ -24,7 +24,8 @@ from registry.models import (
     Subscription,
 )
 from registry.pagination import decode_cursor, encode_cursor
-from registry.subscriptions import matching
+from registry.reports import red_flags
+from registry.subscriptions import matching, outbox
 
 
 def _check(parameters: dict[str, Any]) -> None:
@@ -122,7 +123,8 @@ def query_events(
     scanned = scanned[:per_page]
     token = encode_cursor(str(scanned[-1].ledger_index)) if more else None
     # Dispositions and red flags are checked here: a page may hold fewer than per_page.
-    found = [e for e in scanned if m.matches(e)]
+    flagger = red_flags.Flagger(outbox.thresholds())
+    found = [e for e in scanned if m.matches(e, lambda e=e: flagger.flags_of(e))]
     return EventsPage(document(found, base_url, query.name), token)
 
 
