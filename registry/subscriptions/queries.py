@@ -40,7 +40,7 @@ def _check(parameters: dict[str, Any]) -> None:
         if flag not in matching.WRITE_TIME_FLAGS:
             raise InvalidInput(
                 "query.EQ_redFlag",
-                message("{flag} is not a red flag detected as events are written.", flag=flag),
+                message("{flag} is not a red flag a subscription can receive.", flag=flag),
                 "red_flag_unknown",
             )
 
