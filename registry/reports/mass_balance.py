@@ -276,7 +276,9 @@ def _flag_licences(organization, in_period, batches, add) -> None:
         e
         for e in in_period
         if e.type in red_flags.LICENSED_MOVES
-        and not red_flags.covered(licences, batches[e.batch_id], e.recorded_at.date())
+        and not red_flags.covered(
+            licences, red_flags.controlled_names(batches[e.batch_id]), e.recorded_at.date()
+        )
     ]
     add(moves, "licence_missing", "A movement happened without a licence covering it that day.")
 

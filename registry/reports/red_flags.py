@@ -45,13 +45,18 @@ def overdue_cutoff(now: datetime, thresholds: Thresholds) -> datetime:
     return now - timedelta(days=thresholds.transit_days)
 
 
-def covered(licences: list[Licence], batch: Batch, on: date) -> bool:
-    """Whether one of ``licences`` covers ``batch``'s substance on ``on`` (always, for a
-    substance on no control list)."""
+def controlled_names(batch: Batch) -> frozenset[str]:
+    """What a licence must name to cover ``batch``'s substance: one of its control lists or
+    its CAS RN; nothing when the substance is on no control list."""
     lists = {m.control_list_code for m in batch.substance.memberships}
-    if not lists:
+    return frozenset(lists | {batch.cas_rn}) if lists else frozenset()
+
+
+def covered(licences: list[Licence], names: frozenset[str], on: date) -> bool:
+    """Whether one of ``licences`` covers, on ``on``, a substance a licence must name one of
+    ``names`` for (``controlled_names``; always, for a substance on no control list)."""
+    if not names:
         return True  # not a controlled substance
-    names = lists | {batch.cas_rn}
     return any(
         lic.valid_from <= on <= lic.valid_until and names & set(lic.covers) for lic in licences
     )
@@ -112,20 +117,31 @@ class Flagger:
     def __init__(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
         self._licences: dict[str, list[Licence]] = {}
+        self._names: dict[str, frozenset[str]] = {}  # by CAS RN
 
     def flags_of(self, event: Event) -> list[str]:
         """Every flag ``event`` raises as it is written, in the report's names."""
         flags = event_flags(event)
         if event.type not in LICENSED_MOVES:
             return flags
-        batch = db.session.get(Batch, event.batch_id)
-        if not covered(self._licences_of(event.organization_id), batch, event.recorded_at.date()):
+        licences = self._licences_of(event.organization_id)
+        if not covered(licences, self._names_of(event), event.recorded_at.date()):
             flags.append("licence_missing")
         if event.type in ORDER_MOVES and self._unusually_large(event):
             flags.append("unusually_large")
-        if event.type == "shipped" and self._just_under_again(event, batch):
+        if event.type == "shipped" and self._just_under_again(event):
             flags.append("just_under_threshold")
         return flags
+
+    def _names_of(self, event: Event) -> frozenset[str]:
+        # A substance's control lists, read once per substance (bulk writes register many
+        # batches of one), not once per batch.
+        if event.cas_rn is not None and event.cas_rn in self._names:
+            return self._names[event.cas_rn]
+        names = controlled_names(db.session.get(Batch, event.batch_id))
+        if event.cas_rn is not None:
+            self._names[event.cas_rn] = names
+        return names
 
     def _licences_of(self, organization_id: str) -> list[Licence]:
         if organization_id not in self._licences:
@@ -142,9 +158,10 @@ class Flagger:
         amounts = [abs(q or 0) for q in reversed(previous)]
         return unusually_large(abs(event.quantity_micro or 0), amounts, self.thresholds)
 
-    def _just_under_again(self, event: Event, batch: Batch) -> bool:
+    def _just_under_again(self, event: Event) -> bool:
         """The shipment is just under the threshold and makes, with the organisation's others
         of that substance in the trailing window, ``repeated`` or more."""
+        batch = db.session.get(Batch, event.batch_id)
         if not just_under(pure_grams_of(batch, event.quantity_micro or 0), self.thresholds):
             return False
         since = event.recorded_at - timedelta(days=self.thresholds.structuring_window_days)

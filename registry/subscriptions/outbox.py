@@ -58,9 +58,10 @@ def enqueue(recorded: list[Event]) -> int:
     if not subscribed:
         return 0
     # An event's flags are worked out (some read earlier rows) only once a subscription
-    # matches it otherwise: nobody subscribed to it, nothing read.
+    # matches it otherwise: nobody subscribed to it, nothing read. The messages are added
+    # together at the end, so those reads do not flush them one by one.
     flagger = red_flags.Flagger(thresholds())
-    added = 0
+    messages = []
     for event in recorded:
         flags: list[str] | None = None
         for subscription, m in subscribed:
@@ -69,7 +70,7 @@ def enqueue(recorded: list[Event]) -> int:
             if flags is None:
                 flags = flagger.flags_of(event)
             if m.flags is None or not m.flags.isdisjoint(flags):
-                db.session.add(
+                messages.append(
                     OutboxMessage(
                         subscription_id=subscription.id,
                         event_id=event.id,
@@ -77,8 +78,8 @@ def enqueue(recorded: list[Event]) -> int:
                         flags=flags,
                     )
                 )
-                added += 1
-    return added
+    db.session.add_all(messages)
+    return len(messages)
 
 
 def enqueue_alert(event: Event, flags: list[str]) -> int:
