@@ -26,15 +26,18 @@ FLAG = "shipment_not_received"
 CHUNK = 100
 
 
+def _overdue(cutoff: datetime):
+    return select(Transfer).where(
+        Transfer.status == "in_transit",
+        Transfer.overdue_alerted_at.is_(None),
+        Transfer.shipped_at < cutoff,
+    )
+
+
 def _take_overdue(cutoff: datetime) -> list[Transfer]:
     return list(
         db.session.scalars(
-            select(Transfer)
-            .where(
-                Transfer.status == "in_transit",
-                Transfer.overdue_alerted_at.is_(None),
-                Transfer.shipped_at < cutoff,
-            )
+            _overdue(cutoff)
             .order_by(Transfer.shipped_at, Transfer.id)
             .limit(CHUNK)
             .with_for_update(skip_locked=True)
@@ -58,6 +61,11 @@ def scan(thresholds: red_flags.Thresholds, now: datetime | None = None) -> int:
     commits; how many transfers were marked."""
     now = now or utcnow()
     cutoff = red_flags.overdue_cutoff(now, thresholds)
+    # Mostly there is nothing to raise: found by a read, without taking SQLite's write lock.
+    found_any = db.session.scalar(_overdue(cutoff).with_only_columns(Transfer.id).limit(1))
+    db.session.rollback()
+    if found_any is None:
+        return 0
 
     def raise_some() -> int:
         overdue = _take_overdue(cutoff)

@@ -22,6 +22,7 @@ from registry.models import (
     OutboxMessage,
     SavedQuery,
     Subscription,
+    Transfer,
 )
 from registry.pagination import decode_cursor, encode_cursor
 from registry.reports import red_flags
@@ -124,8 +125,18 @@ def query_events(
     token = encode_cursor(str(scanned[-1].ledger_index)) if more else None
     # Dispositions and red flags are checked here: a page may hold fewer than per_page.
     flagger = red_flags.Flagger(outbox.thresholds())
-    found = [e for e in scanned if m.matches(e, lambda e=e: flagger.flags_of(e))]
+    found = [e for e in scanned if m.matches(e, lambda e=e: _flags_now(flagger, e))]
     return EventsPage(document(found, base_url, query.name), token)
+
+
+def _flags_now(flagger: red_flags.Flagger, event: Event) -> list[str]:
+    """The flags ``event`` raised when written, and the alert raised about it since."""
+    flags = flagger.flags_of(event)
+    if event.type == "shipped" and event.transfer_id is not None:
+        transfer = db.session.get(Transfer, event.transfer_id)
+        if transfer is not None and transfer.overdue_alerted_at is not None:
+            flags.append("shipment_not_received")
+    return flags
 
 
 def document(

@@ -98,6 +98,10 @@ def test_an_overdue_shipment_is_alerted_once(webhook_app, client, auth, parties)
             (wanted["subscriptionID"], event, ["shipment_not_received"]),
         ]
     )
+    # The saved query's events now answer with the shipment too.
+    page = client.get("/api/v1/epcis/queries/stalled/events", headers=regulator).json
+    (listed,) = page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert listed["bizStep"].endswith("shipping")
     # Scanned again, later still, or after a restart: the transfer is marked, nothing new.
     assert scan(webhook_app, now + LATER) == 0
     assert scan(webhook_app, now + 2 * LATER) == 0
