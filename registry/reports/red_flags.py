@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from registry.custody.batches import pure_grams_of
 from registry.db import db
@@ -92,7 +92,7 @@ def event_flags(event: Event) -> list[str]:
     return flags
 
 
-def _same_moves(event: Event):
+def _same_moves(event: Event) -> Select:
     """The organisation's earlier events of the event's type and substance, newest first
     (``ix_events_organization_type_substance``)."""
     same_substance = (
