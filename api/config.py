@@ -10,7 +10,7 @@ from typing import Any
 from dotenv import load_dotenv
 from limits import parse_many
 
-from registry.reports.mass_balance import Thresholds
+from registry.reports.red_flags import Thresholds
 from registry.subscriptions.destinations import DEFAULT_ALLOWED as DEFAULT_WEBHOOK_ALLOWED
 from registry.subscriptions.destinations import parse_rules
 
@@ -44,13 +44,20 @@ def from_environment() -> dict[str, Any]:
         "CHECKPOINT_EVERY": _positive("CHEMTRACE_CHECKPOINT_EVERY", 1000),
         # ... or when the log has grown and the last one is this many seconds old.
         "CHECKPOINT_SECONDS": _positive("CHEMTRACE_CHECKPOINT_SECONDS", 5),
-        # Red flags in mass-balance reports.
+        # Red flags, the same in mass-balance reports and pushed to subscribers as they arise
+        # (registry/reports/red_flags.py): a shipment not received after so many days; a
+        # shipment or receipt over the factor times the organisation's usual one; shipments
+        # of 90% to 100% of the reporting threshold (pure substance), three or more in the
+        # report's period, or, as they are written, in the trailing window of so many days.
         "FLAG_THRESHOLDS": Thresholds(
             transit_days=_positive("CHEMTRACE_TRANSIT_ALERT_DAYS", 7),
             large_order_factor=Decimal(_positive("CHEMTRACE_LARGE_ORDER_FACTOR", 3)),
             reporting_threshold_g=Decimal(_positive("CHEMTRACE_REPORTING_THRESHOLD_KG", 100))
             * 1000,
+            structuring_window_days=_positive("CHEMTRACE_STRUCTURING_WINDOW_DAYS", 30),
         ),
+        # How often the delivery worker looks for shipments not received in time.
+        "OVERDUE_SCAN_SECONDS": _seconds("CHEMTRACE_OVERDUE_SCAN_SECONDS", 60.0),
         # Rate limits, in the `limits` notation ("100/second;2000/minute"); see api/limits.py.
         "RATELIMIT_ENABLED": os.environ.get("CHEMTRACE_RATE_LIMITS", "on") != "off",
         "RATE_LIMIT_PER_CREDENTIAL": _rate("CHEMTRACE_RATE_LIMIT_PER_CREDENTIAL", "100/second"),

@@ -31,4 +31,6 @@ def delivery_settings() -> delivery.Settings:
         backoff_max=config["WEBHOOK_BACKOFF_MAX_SECONDS"],
         timeout=config["WEBHOOK_TIMEOUT_SECONDS"],
         idle=config["WEBHOOK_POLL_SECONDS"],
+        thresholds=config["FLAG_THRESHOLDS"],
+        overdue_scan_every=config["OVERDUE_SCAN_SECONDS"],
     )

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.profile_ingest                 # events/s, then the profile
     .venv/bin/python -m bench.profile_ingest --requests 5 --no-profile
     .venv/bin/python -m bench.profile_ingest --capture       # POST /api/v1/epcis/capture
+    .venv/bin/python -m bench.profile_ingest --no-profile --subscribed everything
 
 Prepares a fresh SQLite registry (``bench.seed.prepare``: schema, signing key, ledger head,
 catalogue), one licensed organisation with a facility and an enterprise API key, then posts
@@ -34,6 +35,12 @@ import time
 from pathlib import Path
 
 EVENTS_PER_ITEM = 2
+# The saved query of --subscribed: each event is matched against it as it is written.
+SUBSCRIPTIONS = {
+    "none": None,
+    "everything": {},
+    "flags": {"EQ_redFlag": ["licence_missing", "unusually_large", "just_under_threshold"]},
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-freeze", action="store_true", help="without gunicorn's gc.freeze()")
     parser.add_argument("--capture", action="store_true", help="EPCIS capture, not batches:bulk")
+    parser.add_argument(
+        "--subscribed",
+        choices=sorted(SUBSCRIPTIONS),
+        default="none",
+        help="a regulator's webhook subscription (never delivered): none, every event, or "
+        "the red flags that read earlier rows",
+    )
     args = parser.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="chemtrace-ingest-"))
@@ -60,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     app = seed.app_for(url, data_dir)
     with app.app_context():
         party = seed.make_parties(1, random.Random(15))[0]
+        if SUBSCRIPTIONS[args.subscribed] is not None:
+            _subscribe(SUBSCRIPTIONS[args.subscribed])
         db.session.remove()
         db.engine.dispose()
     key = seed.issue_key(url, data_dir, "enterprise", party.id)
@@ -114,6 +130,21 @@ def main(argv: list[str] | None = None) -> int:
         stats.sort_stats("tottime").print_stats(args.top)
         print(out.getvalue())
     return 0
+
+
+def _subscribe(parameters: dict) -> None:
+    from registry.db import db
+    from registry.models import SavedQuery, Subscription
+
+    query = SavedQuery(
+        name="bench", parameters=parameters, owner_credential_id="bench", owner_role="regulator"
+    )
+    db.session.add(query)
+    db.session.flush()
+    db.session.add(
+        Subscription(query_id=query.id, dest="https://example.org/hook", secret_encrypted=b"-")
+    )
+    db.session.commit()
 
 
 if __name__ == "__main__":

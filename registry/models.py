@@ -226,6 +226,8 @@ class BatchLink(db.Model):
 
 class Transfer(db.Model):
     __tablename__ = "transfers"
+    # The delivery worker's scan for shipments not received in time seeks this.
+    __table_args__ = (Index("ix_transfers_overdue", "status", "overdue_alerted_at", "shipped_at"),)
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     source_batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
@@ -240,6 +242,8 @@ class Transfer(db.Model):
     shipped_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reject_reason: Mapped[str | None] = mapped_column(String(500))
+    # When shipment_not_received was raised for it (registry.subscriptions.overdue): once.
+    overdue_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # The batch on its way (its unit and dimension are the transfer's); read only.
     shipped_batch: Mapped[Batch] = relationship(foreign_keys=[shipped_batch_id], viewonly=True)
@@ -255,6 +259,14 @@ class Event(db.Model):
         Index("ix_events_organization", "organization_id", "ledger_index"),
         Index("ix_events_substance", "cas_rn", "ledger_index"),
         Index("ix_events_type", "type", "ledger_index"),
+        # An organisation's previous movements of one kind and substance (red flags).
+        Index(
+            "ix_events_organization_type_substance",
+            "organization_id",
+            "type",
+            "cas_rn",
+            "ledger_index",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
@@ -433,7 +445,9 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        UniqueConstraint("subscription_id", "event_id"),
+        # An event is posted once per subscription as it is written, and may be the subject
+        # of one later alert (kind "alert") as well.
+        UniqueConstraint("subscription_id", "event_id", "kind"),
         Index("ix_outbox_pending", "subscription_id", "delivered_at", "ledger_index"),
     )
 
@@ -441,8 +455,10 @@ class OutboxMessage(db.Model):
     id: Mapped[str] = mapped_column(String(26), primary_key=True, default=new_id)
     subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id"))
     event_id: Mapped[str] = mapped_column(String(26))
+    # "event": the event as it was written; "alert": a red flag raised later about it.
+    kind: Mapped[str] = mapped_column(String(8), default="event")
     ledger_index: Mapped[int] = mapped_column(BigInteger)
-    # The red flags the event raised when it was written (alerts), empty for a plain match.
+    # The red flags the event raised when it was written, or the alert's; empty for a plain match.
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

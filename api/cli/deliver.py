@@ -22,13 +22,15 @@ from registry.subscriptions import delivery
 )
 @with_appcontext
 def deliver_command(once: bool, parent: int | None) -> None:
-    """Deliver webhook messages in ledger order, retrying until each receiver answers 2xx.
+    """Deliver webhook messages in ledger order, retrying until each receiver answers 2xx,
+    and raise shipment_not_received for shipments overdue (every CHEMTRACE_OVERDUE_SCAN_SECONDS).
 
     Safe to run several on PostgreSQL (they share the work); on SQLite run one. Killed at any
     moment, it loses nothing: what was not marked delivered is posted again.
     """
     settings = webhooks.delivery_settings()
     if once:
+        delivery.scan_if_due(settings, None)
         while delivery.deliver_next(settings):
             pass
         return

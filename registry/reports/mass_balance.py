@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -28,7 +28,9 @@ from registry.custody.batches import pure_grams_of
 from registry.db import db, utcnow
 from registry.errors import NotFound, message
 from registry.ledger.queries import check_period
-from registry.models import Batch, Event, Licence, Organization, Transfer
+from registry.models import Batch, Event, Organization, Transfer
+from registry.reports import red_flags
+from registry.reports.red_flags import Thresholds
 
 CUSTODY_STARTS = ("registered", "created", "received", "returned")
 OUTFLOWS = {
@@ -41,18 +43,6 @@ OUTFLOWS = {
 }
 INFLOW_KINDS = ("produced", "imported", "transformation", "received", "returned")
 OUTFLOW_KINDS = tuple(dict.fromkeys(OUTFLOWS.values()))
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """What makes a flag. Set by the operator (see api.config)."""
-
-    transit_days: int = 7
-    large_order_factor: Decimal = Decimal(3)
-    large_order_history: int = 3
-    reporting_threshold_g: Decimal = Decimal(100_000)  # 100 kg of pure substance
-    just_under: Decimal = Decimal("0.9")
-    repeated: int = 3
 
 
 @dataclass
@@ -254,7 +244,7 @@ def _flag_incidents(organization, since, until, substance, batches, line_of, add
 
 
 def _flag_unreceived(organization, until, substance, thresholds, line_of, add) -> None:
-    cutoff = min(until, utcnow()) - timedelta(days=thresholds.transit_days)
+    cutoff = red_flags.overdue_cutoff(min(until, utcnow()), thresholds)
     query = (
         select(Event)
         # Through the source batch too: events.transfer_id has no index of its own, and
@@ -280,23 +270,15 @@ def _flag_unreceived(organization, until, substance, thresholds, line_of, add) -
     )
 
 
-def _covered(licences: list[Licence], batch: Batch, on: date) -> bool:
-    lists = {m.control_list_code for m in batch.substance.memberships}
-    if not lists:
-        return True  # not a controlled substance
-    covered = lists | {batch.cas_rn}
-    return any(
-        lic.valid_from <= on <= lic.valid_until and covered & set(lic.covers) for lic in licences
-    )
-
-
 def _flag_licences(organization, in_period, batches, add) -> None:
     licences = list(organization.licences)
     moves = [
         e
         for e in in_period
-        if e.type in ("registered", "received", "returned", "shipped", "exported")
-        and not _covered(licences, batches[e.batch_id], e.recorded_at.date())
+        if e.type in red_flags.LICENSED_MOVES
+        and not red_flags.covered(
+            licences, red_flags.controlled_names(batches[e.batch_id]), e.recorded_at.date()
+        )
     ]
     add(moves, "licence_missing", "A movement happened without a licence covering it that day.")
 
@@ -305,16 +287,11 @@ def _flag_large_orders(history, organization, since, thresholds, add) -> None:
     seen: dict[tuple[str | None, str], list[int]] = defaultdict(list)
     large = []
     for event in history:
-        if event.organization_id != organization.id or event.type not in ("received", "shipped"):
+        if event.organization_id != organization.id or event.type not in red_flags.ORDER_MOVES:
             continue
         amount = abs(event.quantity_micro or 0)
         past = seen[(event.cas_rn, event.type)]
-        recent = past[-20:]
-        if (
-            event.recorded_at >= since
-            and len(recent) >= thresholds.large_order_history
-            and amount * len(recent) > thresholds.large_order_factor * sum(recent)
-        ):
+        if event.recorded_at >= since and red_flags.unusually_large(amount, past, thresholds):
             large.append(event)
         past.append(amount)
     add(
@@ -326,13 +303,12 @@ def _flag_large_orders(history, organization, since, thresholds, add) -> None:
 
 
 def _flag_structuring(in_period, batches, thresholds, add) -> None:
-    low = thresholds.reporting_threshold_g * thresholds.just_under
     near: dict[str | None, list[Event]] = defaultdict(list)
     for event in in_period:
         if event.type != "shipped":
             continue
         grams = pure_grams_of(batches[event.batch_id], event.quantity_micro or 0)
-        if grams is not None and low <= grams < thresholds.reporting_threshold_g:
+        if red_flags.just_under(grams, thresholds):
             near[event.cas_rn].append(event)
     repeated = [e for found in near.values() if len(found) >= thresholds.repeated for e in found]
     add(

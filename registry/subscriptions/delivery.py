@@ -16,7 +16,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -25,7 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from registry.db import begin_write, db, utcnow
 from registry.epcis import mapping
 from registry.models import ApiKey, Event, OutboxMessage, SavedQuery, Subscription
-from registry.subscriptions import destinations, queries, signing, subscriptions
+from registry.reports import red_flags
+from registry.subscriptions import destinations, overdue, queries, signing, subscriptions
 
 _random = secrets.SystemRandom()
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ class Settings:
     backoff_max: float = 3600.0  # the longest wait between two tries
     timeout: float = 10.0  # for the receiver to answer
     idle: float = 0.5  # between looks when nothing is due
+    # The red flags' thresholds, and how often to look for shipments not received in time.
+    thresholds: red_flags.Thresholds = field(default_factory=red_flags.Thresholds)
+    overdue_scan_every: float = 60.0
 
 
 def backoff(settings: Settings, failures: int) -> float:
@@ -69,11 +73,14 @@ def _take_due() -> Subscription | None:
 
 def body_of(message: OutboxMessage, query: SavedQuery, base_url: str) -> bytes:
     """What is posted: an ``EPCISQueryDocument`` with the one event, naming the query and the
-    subscription; an event that raised red flags names them in ``ct:redFlags``."""
+    subscription; an event that raised red flags names them in ``ct:redFlags``. An alert
+    raised later about the event (``kind`` "alert") says when in ``ct:alertRaisedAt``."""
     event = db.session.get(Event, message.event_id)
     document = queries.document([event], base_url, query.name, message.subscription_id)
     if message.flags:
         document["ct:redFlags"] = list(message.flags)
+    if message.kind == "alert":
+        document["ct:alertRaisedAt"] = mapping.timestamp(message.created_at)
     return mapping.dumps(document).encode()
 
 
@@ -153,10 +160,23 @@ def _finish(
     db.session.commit()
 
 
+def scan_if_due(settings: Settings, last: float | None) -> float | None:
+    """Run the overdue scan if ``overdue_scan_every`` seconds passed since ``last`` (a
+    monotonic time; None: never); when the scan last ran."""
+    now = time.monotonic()
+    if last is not None and now - last < settings.overdue_scan_every:
+        return last
+    overdue.scan(settings.thresholds)
+    return now
+
+
 def run(settings: Settings, stop: Callable[[], bool]) -> None:
-    """Deliver until ``stop()``; a database that is away is waited for."""
+    """Deliver until ``stop()``, scanning for overdue shipments now and then; a database
+    that is away is waited for."""
+    scanned: float | None = None
     while not stop():
         try:
+            scanned = scan_if_due(settings, scanned)
             busy = deliver_next(settings)
         except SQLAlchemyError:
             db.session.rollback()

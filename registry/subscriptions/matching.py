@@ -8,6 +8,7 @@ alternatives; parameters together must all hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from registry.db import db
 from registry.epcis import event_types, mapping
 from registry.models import Event, SavedQuery, Substance, SubstanceControlList
+from registry.reports import red_flags
 
 LIST_PARAMETERS = (
     "eventType",
@@ -30,24 +32,24 @@ LIST_PARAMETERS = (
 )
 TIME_PARAMETERS = ("GE_eventTime", "LT_eventTime")
 
-# The mass-balance report's flags (registry.reports.mass_balance) that one event shows as
-# it is written; the others need a period's history or the passing of time.
-WRITE_TIME_FLAGS = ("receipt_discrepancy", "adjustment", "stock_without_inflow", "loss_or_theft")
+# The mass-balance report's flags (registry.reports.red_flags) pushed to subscribers as
+# they arise: as the event is written, or for shipment_not_received, when the delivery
+# worker's scan finds the shipment overdue (registry.subscriptions.overdue).
+WRITE_TIME_FLAGS = (
+    "receipt_discrepancy",
+    "adjustment",
+    "stock_without_inflow",
+    "loss_or_theft",
+    "licence_missing",
+    "unusually_large",
+    "just_under_threshold",
+    "shipment_not_received",
+)
 
 
 def flags_of(event: Event) -> list[str]:
-    """The red flags ``event`` raises by itself, as the mass-balance report names them."""
-    delta = event.quantity_delta_micro or 0
-    flags = []
-    if event.type == "received" and delta:
-        flags.append("receipt_discrepancy")
-    if event.type == "adjusted":
-        flags.append("adjustment")
-    if delta > 0 and event.type in ("adjusted", "received"):
-        flags.append("stock_without_inflow")
-    if event.type == "incident":
-        flags.append("loss_or_theft")
-    return flags
+    """The red flags ``event`` raises by itself, without reading anything else."""
+    return red_flags.event_flags(event)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,14 @@ class Matcher:
     since: datetime | None
     until: datetime | None
 
-    def matches(self, event: Event) -> bool:
+    def matches(self, event: Event, flags: Callable[[], list[str]] | None = None) -> bool:
+        """Whether ``event`` matches; ``flags()`` gives its red flags, asked only when the rest
+        matches and the query names some (by default those it raises by itself)."""
+        return self.matches_apart_from_flags(event) and (
+            self.flags is None or not self.flags.isdisjoint((flags or _own(event))())
+        )
+
+    def matches_apart_from_flags(self, event: Event) -> bool:
         return (
             (self.types is None or event.type in self.types)
             and (
@@ -74,10 +83,13 @@ class Matcher:
             )
             and (self.organization_ids is None or event.organization_id in self.organization_ids)
             and (self.cas_rns is None or event.cas_rn in self.cas_rns)
-            and (self.flags is None or not self.flags.isdisjoint(flags_of(event)))
             and (self.since is None or event.recorded_at >= self.since)
             and (self.until is None or event.recorded_at < self.until)
         )
+
+
+def _own(event: Event) -> Callable[[], list[str]]:
+    return lambda: flags_of(event)
 
 
 def _types(parameters: dict) -> frozenset[str] | None:

@@ -22,9 +22,11 @@ from registry.models import (
     OutboxMessage,
     SavedQuery,
     Subscription,
+    Transfer,
 )
 from registry.pagination import decode_cursor, encode_cursor
-from registry.subscriptions import matching
+from registry.reports import red_flags
+from registry.subscriptions import matching, outbox
 
 
 def _check(parameters: dict[str, Any]) -> None:
@@ -39,7 +41,7 @@ def _check(parameters: dict[str, Any]) -> None:
         if flag not in matching.WRITE_TIME_FLAGS:
             raise InvalidInput(
                 "query.EQ_redFlag",
-                message("{flag} is not a red flag detected as events are written.", flag=flag),
+                message("{flag} is not a red flag a subscription can receive.", flag=flag),
                 "red_flag_unknown",
             )
 
@@ -122,8 +124,19 @@ def query_events(
     scanned = scanned[:per_page]
     token = encode_cursor(str(scanned[-1].ledger_index)) if more else None
     # Dispositions and red flags are checked here: a page may hold fewer than per_page.
-    found = [e for e in scanned if m.matches(e)]
+    flagger = red_flags.Flagger(outbox.thresholds())
+    found = [e for e in scanned if m.matches(e, lambda e=e: _flags_now(flagger, e))]
     return EventsPage(document(found, base_url, query.name), token)
+
+
+def _flags_now(flagger: red_flags.Flagger, event: Event) -> list[str]:
+    """The flags ``event`` raised when written, and the alert raised about it since."""
+    flags = flagger.flags_of(event)
+    if event.type == "shipped" and event.transfer_id is not None:
+        transfer = db.session.get(Transfer, event.transfer_id)
+        if transfer is not None and transfer.overdue_alerted_at is not None:
+            flags.append("shipment_not_received")
+    return flags
 
 
 def document(

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 import standardwebhooks
 from sqlalchemy import select
 
 from api import webhooks
-from registry.db import db
+from registry.db import db, utcnow
 from registry.models import ApiKey, OutboxMessage, SavedQuery, Subscription
-from registry.subscriptions import delivery
+from registry.subscriptions import delivery, overdue
 from tests.api.batch_helpers import make_party, qty, register
 from tests.registry.subscriptions.conftest import subscribe
 
@@ -168,3 +169,64 @@ def test_a_receipt_discrepancy_arrives_as_an_alert(webhook_app, client, auth, re
     (alert,) = receiver.received  # only the flagged receipt, not the registration or shipment
     document = standardwebhooks.Webhook(sub["secret"]).verify(alert.body, alert.headers)
     assert document["ct:redFlags"] == ["receipt_discrepancy"]
+
+
+def test_a_shipment_not_received_in_time_arrives_as_an_alert(
+    webhook_app, client, subscribed, monkeypatch
+):
+    """The worker's scan, once the clock is past the transit days, posts an alert about the
+    shipped event, after every message already due (it was raised after them), to the
+    subscription for everything and to the one for that flag alone."""
+    stalled = subscribe(
+        client,
+        subscribed.regulator,
+        subscribed.receiver.url,
+        "stalled",
+        {"EQ_redFlag": ["shipment_not_received"]},
+    )
+    batch = register(client, subscribed.producer, "100")
+    shipment = client.post(
+        "/api/v1/transfers",
+        json={
+            "batch_id": batch["id"],
+            "quantity": qty("10"),
+            "to_organization_id": subscribed.distributor.id,
+        },
+        headers=subscribed.producer.headers,
+    )
+    assert shipment.status_code == 201, shipment.json
+    register(client, subscribed.producer, lot_number="AFTER")  # written after the shipment
+    with webhook_app.app_context():
+        settings = webhooks.delivery_settings()
+        assert delivery.scan_if_due(settings, None) is not None  # on time: nothing to say
+    before = expected_ids(webhook_app)
+    monkeypatch.setattr(overdue, "utcnow", lambda: utcnow() + timedelta(days=8))
+    with webhook_app.app_context():
+        scanned = delivery.scan_if_due(settings, None)
+        # Not again until overdue_scan_every has passed.
+        assert delivery.scan_if_due(settings, scanned) == scanned
+    ids = expected_ids(webhook_app)
+    assert ids[: len(before)] == before and len(ids) == len(before) + 2
+    drain(webhook_app, subscribed.receiver, len(ids))
+    by_query: dict[str, list[dict]] = {}
+    for request in subscribed.receiver.received:
+        name = json.loads(request.body)["epcisBody"]["queryResults"]["queryName"]
+        secret = subscribed.secret if name == "everything" else stalled["secret"]
+        document = standardwebhooks.Webhook(secret).verify(request.body, request.headers)
+        by_query.setdefault(name, []).append(document)
+    assert [
+        r.headers["webhook-id"] for r in subscribed.receiver.received if b'"everything"' in r.body
+    ] == expected_ids(webhook_app, subscribed.subscription_id)
+    *written, alert = by_query["everything"]
+    assert [d.get("ct:alertRaisedAt") for d in written] == [None] * len(written)
+    (only,) = by_query["stalled"]  # the flag alone: the alert, not the events as written
+    for document in (alert, only):
+        assert document["ct:redFlags"] == ["shipment_not_received"]
+        assert "ct:alertRaisedAt" in document
+        (event,) = document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        assert event["bizStep"].endswith("shipping")
+        # About the shipped event the subscription for everything was sent as it was written.
+        assert event["eventID"] in [
+            d["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"]
+            for d in written
+        ]

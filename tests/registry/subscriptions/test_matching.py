@@ -96,3 +96,18 @@ def test_a_control_list_is_its_substances(app):
 )
 def test_flags_of(type_, delta, flags):
     assert flags_of(event(type_, delta=delta)) == flags
+
+
+def test_red_flags_worked_out_elsewhere_are_asked_only_when_the_rest_matches(app):
+    with app.app_context():
+        m = matcher(query({"EQ_redFlag": ["licence_missing"], "eventType": ["ObjectEvent"]}), BASE)
+        asked = []
+
+        def flags():
+            asked.append(True)
+            return ["licence_missing"]
+
+        assert m.matches(event("shipped"), flags)
+        assert not m.matches(event("shipped"))  # by itself a shipment raises none
+        assert not m.matches(event("transformed"), flags)  # not an ObjectEvent: not asked
+        assert asked == [True]

@@ -8,18 +8,21 @@ import os
 import signal
 import subprocess
 import time
+from datetime import timedelta
 
 import pytest
 import standardwebhooks
 
-from tests.api.batch_helpers import register
+from registry.db import db, utcnow
+from registry.models import Transfer
+from tests.api.batch_helpers import qty, register
 from tests.live import chemtrace_command
 from tests.registry.subscriptions.conftest import subscribe
 from tests.registry.subscriptions.receiver import Receiver
 from tests.registry.subscriptions.test_delivery import expected_ids, first_arrivals
 
 
-def start_worker(app, database_url: str) -> subprocess.Popen:
+def start_worker(app, database_url: str, **extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "CHEMTRACE_DATABASE_URL": database_url,
@@ -30,6 +33,7 @@ def start_worker(app, database_url: str) -> subprocess.Popen:
         "CHEMTRACE_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2",
         "CHEMTRACE_WEBHOOK_POLL_SECONDS": "0.05",
         "CHEMTRACE_PUBLIC_URL": app.config["PUBLIC_URL"],
+        **extra,
     }
     return subprocess.Popen(
         [chemtrace_command(), "deliver"],
@@ -108,3 +112,41 @@ def test_deliver_once_from_the_command_line(webhook_app, client, subscribed):
     assert [r.headers["webhook-id"] for r in subscribed.receiver.received] == expected_ids(
         webhook_app
     )
+
+
+def test_the_worker_process_alerts_a_shipment_not_received(
+    webhook_app, client, subscribed, database_url
+):
+    """``chemtrace deliver`` scans for overdue shipments as it delivers: a shipment shipped
+    eight days ago and still in transit reaches the receiver as an alert, once."""
+    batch = register(client, subscribed.producer, "100")
+    shipment = client.post(
+        "/api/v1/transfers",
+        json={
+            "batch_id": batch["id"],
+            "quantity": qty("10"),
+            "to_organization_id": subscribed.distributor.id,
+        },
+        headers=subscribed.producer.headers,
+    )
+    assert shipment.status_code == 201, shipment.json
+    with webhook_app.app_context():
+        # The clock has passed the transit days, as far as this transfer is concerned.
+        transfer = db.session.get(Transfer, shipment.json["id"])
+        transfer.shipped_at = utcnow() - timedelta(days=8)
+        db.session.commit()
+    worker = start_worker(webhook_app, database_url, CHEMTRACE_OVERDUE_SCAN_SECONDS="0.1")
+    try:
+        deadline = time.monotonic() + 30
+        while not any(b"ct:alertRaisedAt" in r.body for r in subscribed.receiver.received):
+            assert time.monotonic() < deadline, "no alert arrived"
+            time.sleep(0.05)
+        time.sleep(0.5)  # several scans later: still one alert
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(10)
+    alerts = [r for r in subscribed.receiver.received if b"ct:alertRaisedAt" in r.body]
+    assert len({r.headers["webhook-id"] for r in alerts}) == 1
+    document = standardwebhooks.Webhook(subscribed.secret).verify(alerts[0].body, alerts[0].headers)
+    assert document["ct:redFlags"] == ["shipment_not_received"]
+    assert first_arrivals(subscribed.receiver) == expected_ids(webhook_app)
