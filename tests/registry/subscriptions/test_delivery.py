@@ -230,3 +230,45 @@ def test_a_shipment_not_received_in_time_arrives_as_an_alert(
             d["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"]
             for d in written
         ]
+
+
+def test_bulk_registrations_are_matched_and_flagged_like_single_ones(
+    webhook_app, client, auth, receiver
+):
+    """batches:bulk records its events without ORM objects (events.record_all): each one still
+    gets its outbox message in ledger order, and the write-time flags still see it."""
+    regulator = auth("regulator")
+    unlicensed = make_party(webhook_app, auth, "Unlicensed", 0, licensed=False)
+    everything = subscribe(client, regulator, receiver.url)
+    flagged = subscribe(
+        client, regulator, receiver.url, "unlicensed", {"EQ_redFlag": ["licence_missing"]}
+    )
+    item = {
+        "cas_rn": "108-24-7",
+        "quantity": qty("5"),
+        "facility_id": unlicensed.facility_id,
+        "origin": {"kind": "produced"},
+    }
+    items = [{**item, "lot_number": f"BULK-{n}"} for n in range(3)]
+    answer = client.post("/api/v1/batches:bulk", json={"items": items}, headers=unlicensed.headers)
+    assert answer.status_code == 201, answer.json
+    with webhook_app.app_context():
+        rows = db.session.execute(
+            select(OutboxMessage.subscription_id, OutboxMessage.flags).order_by(
+                OutboxMessage.ledger_index, OutboxMessage.id
+            )
+        ).all()
+    plain = [flags for sub, flags in rows if sub == everything["subscriptionID"]]
+    alerts = [flags for sub, flags in rows if sub == flagged["subscriptionID"]]
+    assert len(plain) == 6  # registered and identifiers_issued, per batch
+    assert alerts == [["licence_missing"]] * 3  # the registrations, each without a licence
+    drain(webhook_app, receiver, len(rows))
+    arrived: dict[str, list[str]] = {}
+    for request in receiver.received:
+        subscription = json.loads(request.body)["epcisBody"]["queryResults"]["subscriptionID"]
+        ids = arrived.setdefault(subscription, [])
+        if request.headers["webhook-id"] not in ids:
+            ids.append(request.headers["webhook-id"])
+    for sub in (everything, flagged):  # each subscription's in its own ledger order
+        sub_id = sub["subscriptionID"]
+        assert arrived[sub_id] == expected_ids(webhook_app, sub_id)
