@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -31,4 +32,5 @@ def delivery_settings() -> delivery.Settings:
         backoff_max=config["WEBHOOK_BACKOFF_MAX_SECONDS"],
         timeout=config["WEBHOOK_TIMEOUT_SECONDS"],
         idle=config["WEBHOOK_POLL_SECONDS"],
+        retention=timedelta(days=config["OUTBOX_RETENTION_DAYS"]),
     )

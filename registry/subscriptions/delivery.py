@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from registry.db import begin_write, db, utcnow
 from registry.epcis import mapping
 from registry.models import ApiKey, Event, OutboxMessage, SavedQuery, Subscription
-from registry.subscriptions import destinations, queries, signing, subscriptions
+from registry.subscriptions import destinations, pruning, queries, signing, subscriptions
 
 _random = secrets.SystemRandom()
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class Settings:
     backoff_max: float = 3600.0  # the longest wait between two tries
     timeout: float = 10.0  # for the receiver to answer
     idle: float = 0.5  # between looks when nothing is due
+    retention: timedelta = timedelta(days=30)  # delivered messages are kept this long
+    prune_every: float = 3600.0  # seconds between two prunings of the outbox
 
 
 def backoff(settings: Settings, failures: int) -> float:
@@ -154,8 +156,11 @@ def _finish(
 
 
 def run(settings: Settings, stop: Callable[[], bool]) -> None:
-    """Deliver until ``stop()``; a database that is away is waited for."""
+    """Deliver until ``stop()``; a database that is away is waited for. Delivered
+    messages past their retention are pruned now and then (``pruning``)."""
+    pruner = pruning.Pruner(settings.retention, settings.prune_every)
     while not stop():
+        pruner.prune_if_due()
         try:
             busy = deliver_next(settings)
         except SQLAlchemyError:

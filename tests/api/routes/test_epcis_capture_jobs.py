@@ -176,9 +176,7 @@ def test_a_capture_sent_again_with_its_idempotency_key_is_the_same_job(app, clie
     assert count(app, Batch) == 1
 
 
-def test_one_event_sent_again_with_its_idempotency_key_has_the_same_location(
-    app, client, producer
-):
+def test_one_event_sent_again_with_its_idempotency_key_has_the_same_location(app, client, producer):
     event = {"@context": [VERSIONED, {"ct": f"{BASE}/ns/epcis#"}], **commissioning(producer)}
     headers = {**producer.headers, "Idempotency-Key": "event-1"}
     first = client.post("/api/v1/epcis/events", json=event, headers=headers)
