@@ -44,9 +44,7 @@ def remaining(app) -> set[str]:
         return set(db.session.scalars(select(OutboxMessage.id)))
 
 
-def test_only_messages_delivered_before_the_retention_are_deleted(
-    webhook_app, client, subscribed
-):
+def test_only_messages_delivered_before_the_retention_are_deleted(webhook_app, client, subscribed):
     ids = aged(webhook_app, subscribed, client, 4)
     assert len(ids) >= 4
     now = utcnow()
