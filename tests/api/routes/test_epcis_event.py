@@ -125,3 +125,22 @@ def test_options_on_the_root(client):
     for name in ("GS1-EPCIS-Version", "GS1-EPCIS-Min", "GS1-EPCIS-Max", "GS1-CBV-Min"):
         assert response.headers[name] == "2.0.0"
     assert response.headers["GS1-Extensions"].startswith("ct,")
+
+
+def test_a_backlog_too_large_for_one_lookup_is_503_until_indexed(
+    client, regulator, producer, monkeypatch
+):
+    from api.routes.epcis import queries
+    from registry.epcis import event_ids
+
+    register(client, producer, "10")
+    register(client, producer, "3")
+    latest = all_events(client, regulator)[-1]["eventID"]
+    monkeypatch.setattr(event_ids, "BATCH", 1)
+    monkeypatch.setattr(queries, "MAX_INDEX_BATCHES", 1)
+    answers = [client.get(event_url(latest), headers=regulator) for _ in range(4)]
+    statuses = [a.status_code for a in answers]
+    # One event hashed per lookup: the latest is found once the ones before it are.
+    assert statuses[0] == 503 and statuses[-1] == 200, statuses
+    assert answers[0].json["code"] == "epcis_ids_pending"
+    assert answers[0].headers["Retry-After"] == "5"
