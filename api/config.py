@@ -82,6 +82,9 @@ def from_environment() -> dict[str, Any]:
         "WEBHOOK_BACKOFF_MAX_SECONDS": _seconds("CHEMTRACE_WEBHOOK_BACKOFF_MAX_SECONDS", 3600.0),
         "WEBHOOK_TIMEOUT_SECONDS": _seconds("CHEMTRACE_WEBHOOK_TIMEOUT_SECONDS", 10.0),
         "WEBHOOK_POLL_SECONDS": _seconds("CHEMTRACE_WEBHOOK_POLL_SECONDS", 0.5),
+        # Delivered webhook messages are deleted by the delivery worker this many days after
+        # their delivery (undelivered ones are kept until delivered).
+        "OUTBOX_RETENTION_DAYS": _positive("CHEMTRACE_OUTBOX_RETENTION_DAYS", 30),
     }
     if os.environ.get("CHEMTRACE_KEYS_DIR"):
         # Several servers share one set of signing keys through a shared directory.

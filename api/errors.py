@@ -107,9 +107,17 @@ class ApiProblem(Exception):
     """A problem raised by the HTTP layer itself (bad JSON, wrong media type, ...); give its
     detail as a ``message()`` so that it is translated."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.extra = status, code, detail, extra
+        self.headers = headers
 
 
 # The EPCIS REST bindings' problem types, by status, for answers under the EPCIS root.
@@ -230,7 +238,7 @@ def _flatten(messages: Any, prefix: str = "") -> list[domain.FieldError]:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiProblem)
     def _api_problem(exc: ApiProblem) -> Response:
-        return problem(exc.status, exc.code, exc.detail, **exc.extra)
+        return problem(exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> Response:

@@ -3,9 +3,9 @@
 When a request's transaction begins and ends is decided here; how a write is closed (the
 ledger's step, then the commit) is ``registry.unit_of_work``'s. Views never commit.
 
-A POST with ``Idempotency-Key`` answered once is answered the same way again, with
-nothing changed; the same key with another body is refused (422); a retry that arrives
-while the first is still running is told so (409).
+A POST with ``Idempotency-Key`` answered once is answered the same way again (status,
+body and Location), with nothing changed; the same key with another body is refused (422);
+a retry that arrives while the first is still running is told so (409).
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def _run(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Response:
             request_hash=digest,
             status_code=response.status_code,
             response_body=response.get_data(as_text=True),
+            location=response.headers.get("Location"),
         )
     )
     try:
@@ -136,5 +137,7 @@ def _replay(credential_id: str, key: str, digest: str) -> Response | None:
     response = Response(
         record.response_body, status=record.status_code, mimetype="application/json"
     )
+    if record.location is not None:
+        response.headers["Location"] = record.location
     response.headers["Idempotent-Replayed"] = "true"
     return response

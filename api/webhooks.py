@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -33,4 +34,5 @@ def delivery_settings() -> delivery.Settings:
         idle=config["WEBHOOK_POLL_SECONDS"],
         thresholds=config["FLAG_THRESHOLDS"],
         overdue_scan_every=config["OVERDUE_SCAN_SECONDS"],
+        retention=timedelta(days=config["OUTBOX_RETENTION_DAYS"]),
     )

@@ -364,6 +364,8 @@ class IdempotencyRecord(db.Model):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int]
     response_body: Mapped[str] = mapped_column(Text)
+    # The first answer's Location (a created resource's URL), given again on a replay.
+    location: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -449,6 +451,8 @@ class OutboxMessage(db.Model):
         # of one later alert (kind "alert") as well.
         UniqueConstraint("subscription_id", "event_id", "kind"),
         Index("ix_outbox_pending", "subscription_id", "delivered_at", "ledger_index"),
+        # The delivery worker prunes delivered messages by age.
+        Index("ix_outbox_delivered", "delivered_at"),
     )
 
     # Also the `webhook-id` the receiver deduplicates on.
@@ -463,6 +467,23 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EpcisEventId(db.Model):
+    """An event's EPCIS ``eventID`` (its CBV 2.0 hash), for GET /epcis/events/{eventID}.
+
+    The hash is over the event as emitted, which names the service's public URL, so it is
+    kept per public URL (``base``, a digest of it). Rows are added in ledger order, lazily,
+    by the first lookup after events were recorded (``registry.epcis.event_ids``).
+    """
+
+    __tablename__ = "epcis_event_ids"
+    __table_args__ = (Index("ix_epcis_event_ids_ledger", "base", "ledger_index"),)
+
+    base: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
+    ledger_index: Mapped[int] = mapped_column(BigInteger)
 
 
 class EpcisCaptureJob(db.Model):

@@ -9,6 +9,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from api.cli.apikeys import apikey_group
     from api.cli.deliver import deliver_command
+    from api.cli.epcis import epcis_group
     from api.cli.keys import keys_group
     from api.cli.labels import label_group
     from api.cli.ledger import ledger_group
@@ -22,5 +23,6 @@ def init_app(app: Flask) -> None:
         label_group,
         ledger_group,
         deliver_command,
+        epcis_group,
     ):
         app.cli.add_command(command)

@@ -73,10 +73,11 @@ def serve_command(host: str, port: int, workers: int | None, deliver: bool) -> N
     sys.stdout.flush()
     sys.stderr.flush()
     if deliver:
-        # A process of its own, child of this one (which becomes gunicorn's master below, with
-        # the same pid): it stops when the master is gone.
-        subprocess.Popen(  # noqa: S603 - our own interpreter and command
-            [sys.executable, "-m", "api.console", "deliver", "--parent", str(os.getpid())]
+        # The delivery worker, kept running by a process of its own (api.cli.supervise), child
+        # of this one (which becomes gunicorn's master below, with the same pid): both stop
+        # when the master is gone.
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "api.cli.supervise", "--parent", str(os.getpid())]
         )
     os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
 

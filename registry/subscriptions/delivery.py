@@ -26,7 +26,14 @@ from registry.db import begin_write, db, utcnow
 from registry.epcis import mapping
 from registry.models import ApiKey, Event, OutboxMessage, SavedQuery, Subscription
 from registry.reports import red_flags
-from registry.subscriptions import destinations, overdue, queries, signing, subscriptions
+from registry.subscriptions import (
+    destinations,
+    overdue,
+    pruning,
+    queries,
+    signing,
+    subscriptions,
+)
 
 _random = secrets.SystemRandom()
 log = logging.getLogger(__name__)
@@ -44,6 +51,8 @@ class Settings:
     # The red flags' thresholds, and how often to look for shipments not received in time.
     thresholds: red_flags.Thresholds = field(default_factory=red_flags.Thresholds)
     overdue_scan_every: float = 60.0
+    retention: timedelta = timedelta(days=30)  # delivered messages are kept this long
+    prune_every: float = 3600.0  # seconds between two prunings of the outbox
 
 
 def backoff(settings: Settings, failures: int) -> float:
@@ -172,9 +181,12 @@ def scan_if_due(settings: Settings, last: float | None) -> float | None:
 
 def run(settings: Settings, stop: Callable[[], bool]) -> None:
     """Deliver until ``stop()``, scanning for overdue shipments now and then; a database
-    that is away is waited for."""
+    that is away is waited for. Delivered messages past their retention are pruned now
+    and then (``pruning``)."""
     scanned: float | None = None
+    pruner = pruning.Pruner(settings.retention, settings.prune_every)
     while not stop():
+        pruner.prune_if_due()
         try:
             scanned = scan_if_due(settings, scanned)
             busy = deliver_next(settings)

@@ -13,9 +13,11 @@ holds) are in ``test_parties_between_own_and_other``.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -113,7 +115,9 @@ GET  /api/v1/reports/mass-balance                       401  401  401  403  200 
 GET  /api/v1/exports/events.ndjson                      401  401  401  403  200  403  403  403
 GET  /api/v1/exports/events.csv                         401  401  401  403  200  403  403  403
 GET  /api/v1/access-log                                 401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/                                    401  401  401  200  200  200  200  200
 GET  /api/v1/epcis/events                               401  401  401  403  200  403  403  403
+GET  /api/v1/epcis/events/{eventID}                     401  401  401  403  200  403  403  403
 # Saved queries are their regulator's own: {queryName} and {subscriptionID} are the regulator's.
 POST /api/v1/epcis/queries                              401  401  401  403  201  403  403  403
 GET  /api/v1/epcis/queries                              401  401  401  403  200  403  403  403
@@ -482,6 +486,11 @@ def _objects(app: Flask, client, world: World, route: str) -> dict[str, str]:
         response = client.post("/api/v1/epcis/capture", json=body, headers=world.own.headers)
         assert response.status_code == 202, response.get_json()
         params["captureID"] = response.get_json()["captureID"]
+    if "{eventID}" in named:
+        register(client, world.own)
+        found = client.get("/api/v1/epcis/events", headers=world.headers["regulator"])
+        event_id = json.loads(found.text)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        params["eventID"] = quote(event_id[0]["eventID"], safe="")
     if "{key_id}" in named:
         params["key_id"] = _issue(app, "inspector")[0]
     if "{queryName}" in named:

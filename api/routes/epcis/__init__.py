@@ -1,6 +1,7 @@
-"""GS1 EPCIS 2.0 REST bindings, with ``/api/v1/epcis`` as the EPCIS root: capture
-(``capture``), queries (``queries``), and saved queries with their webhook subscriptions
-(``saved_queries``, a blueprint of its own).
+"""GS1 EPCIS 2.0 REST bindings, with ``/api/v1/epcis`` as the EPCIS root: the top-level
+resources (``discovery``), capture (``capture``), queries and single events (``queries``),
+and saved queries with their webhook subscriptions (``saved_queries``, a blueprint of its
+own).
 
 Every answer under the root carries the versions the registry speaks (GS1-EPCIS-Version,
 GS1-CBV-Version) and its extension prefix (GS1-Extensions); ``OPTIONS`` on any resource
@@ -9,7 +10,7 @@ behaviours too. Problems keep their stable ``code``; their ``type`` is the bindi
 ``epcisException:...`` (``api.errors``).
 """
 
-from api.routes.epcis import capture, queries, saved_queries
+from api.routes.epcis import capture, discovery, queries, saved_queries
 from api.routes.epcis.common import bp
 
-__all__ = ["bp", "capture", "queries", "saved_queries"]
+__all__ = ["bp", "capture", "discovery", "queries", "saved_queries"]

@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 from api.config import MAX_BODY_BYTES
 from api.errors import HTTP_DETAILS, ApiProblem
 from api.schemas.common import PRINTABLE_ASCII, QueryInteger, StrictSchema
-from registry.epcis import documents, mapping
+from registry.epcis import documents, event_ids, mapping
 
 bp = Blueprint("epcis", __name__, url_prefix="/api/v1/epcis")
 
@@ -35,6 +35,8 @@ MAX_PATH_VALUE = 200
 def known_path_value(name: str, value: str) -> bool:
     if name == "captureID":
         return CAPTURE_ID.fullmatch(value) is not None
+    if name == "eventID":
+        return event_ids.digest_of(value) is not None
     return len(value) <= MAX_PATH_VALUE and PRINTABLE_ASCII.regex.match(value) is not None
 
 
@@ -66,7 +68,8 @@ def _gs1_headers(response: Response) -> Response:
             response.headers.update(_limits())
             response.headers["GS1-Capture-Error-Behaviour"] = "all"
     if response.status_code == 202 and "Location" not in response.headers:
-        # An Idempotency-Key replay keeps the body only: the job it names is the Location.
+        # A replay of a key recorded before replays kept their Location: the job the body
+        # names is the Location.
         capture_id = (response.get_json(silent=True) or {}).get("captureID")
         if isinstance(capture_id, str):
             response.headers["Location"] = f"{bp.url_prefix}/capture/{capture_id}"

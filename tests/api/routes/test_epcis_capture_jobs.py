@@ -174,3 +174,16 @@ def test_a_capture_sent_again_with_its_idempotency_key_is_the_same_job(app, clie
     assert again.json == first.json
     assert again.headers["Location"] == first.headers["Location"]
     assert count(app, Batch) == 1
+
+
+def test_one_event_sent_again_with_its_idempotency_key_has_the_same_location(app, client, producer):
+    event = {"@context": [VERSIONED, {"ct": f"{BASE}/ns/epcis#"}], **commissioning(producer)}
+    headers = {**producer.headers, "Idempotency-Key": "event-1"}
+    first = client.post("/api/v1/epcis/events", json=event, headers=headers)
+    again = client.post("/api/v1/epcis/events", json=event, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.text == first.text
+    assert again.headers["Location"] == first.headers["Location"]
+    assert client.get(again.headers["Location"], headers=producer.headers).status_code == 200
+    assert count(app, Batch) == 1
