@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
+from pathlib import Path
 
 from api.cli import supervise
 from tests.live import start_server, stop_server
 
 
 def _processes() -> list[tuple[int, int, str]]:
-    listed = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True)
+    """(pid, parent pid, command line) of every process, read from /proc: ps cuts a piped line
+    at its width, and a clone in a long temporary path put "api.console deliver" past it."""
     rows = []
-    for line in listed.stdout.splitlines():
-        pid, ppid, args = line.split(None, 2)
-        rows.append((int(pid), int(ppid), args))
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            args = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile
+            continue
+        # stat: "pid (comm) state ppid ...", comm may hold spaces and parentheses
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        rows.append((int(entry.name), ppid, args))
     return rows
 
 
@@ -42,7 +51,10 @@ def _worker(keeper_pid: int) -> int | None:
 def _wait_for(find, what: str, timeout: float = 30.0):
     deadline = time.monotonic() + timeout
     while (found := find()) is None:
-        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        assert time.monotonic() < deadline, (
+            f"no {what} after {timeout} s; delivery processes: "
+            f"{[row for row in _processes() if 'deliver' in row[2] or 'supervise' in row[2]]}"
+        )
         time.sleep(0.1)
     return found
 
