@@ -211,7 +211,7 @@ def pure_grams_of(batch: Batch, micro: int | None = None) -> Decimal | None:
     return pure_grams(amount, Decimal(batch.concentration_pct), density_of(batch))
 
 
-def _registered(batch: Batch, spec: BatchSpec) -> dict[str, Any]:
+def _registered(batch: Batch, spec: BatchSpec) -> events.EventFields:
     """The ``registered`` event's arguments beyond the batch, its type and actor."""
     return {
         "delta_micro": batch.quantity_micro,

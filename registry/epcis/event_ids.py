@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from registry import unit_of_work
 from registry.db import db
 from registry.epcis import query
 from registry.epcis.event_hash import HASH_PREFIX, HASH_SUFFIX
@@ -23,6 +25,9 @@ from registry.models import EpcisEventId, Event
 
 EVENT_ID = re.compile(re.escape(HASH_PREFIX) + r"([0-9a-f]{64})" + re.escape(HASH_SUFFIX))
 BATCH = 500  # events hashed per transaction
+# Events hashed by one lookup at most, in batches of BATCH (a few seconds' work): a backlog
+# larger than that (after an upgrade) is for `chemtrace epcis index`.
+MAX_LOOKUP_BATCHES = 4
 
 
 def digest_of(event_id: str) -> str | None:
@@ -79,6 +84,26 @@ def index_next(base_url: str) -> int:
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(dialect.insert(EpcisEventId).on_conflict_do_nothing(), rows)
     return len(found)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    event: dict | None  # the EPCIS event, as emitted now
+    pending: bool  # not found, and events are still waiting for their ids
+
+
+def lookup(event_id: str, base_url: str) -> Lookup:
+    """The event whose ``eventID`` is ``event_id``: events recorded since the last lookup are
+    hashed first, a batch per write transaction of its own, up to ``MAX_LOOKUP_BATCHES``; if
+    the event is not found while more wait, the answer says so (``pending``)."""
+    behind_now = digest_of(event_id) is not None and behind(base_url)
+    if behind_now:
+        for _ in range(MAX_LOOKUP_BATCHES):
+            if not unit_of_work.write_separately(lambda: index_next(base_url)):
+                behind_now = False
+                break
+    event = find(event_id, base_url)
+    return Lookup(event, event is None and behind_now and behind(base_url))
 
 
 def find(event_id: str, base_url: str) -> dict | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select, update
@@ -122,20 +122,22 @@ def _refuse_unsealed(session: RegistrySession) -> None:
             )
 
 
+class EventFields(TypedDict, total=False):
+    """What an event says beyond its batch, type and actor (``record``, ``columns``)."""
+
+    organization_id: str | None  # default: the batch's holder
+    delta_micro: int | None
+    quantity_micro: int | None  # default: the size of delta_micro
+    facility_id: str | None  # default: the batch's facility
+    related_batch_id: str | None
+    transfer_id: str | None
+    documents: list[dict[str, str]] | None
+    details: dict[str, Any] | None
+    flagged: bool
+
+
 def record(
-    batch: Batch,
-    type_: str,
-    actor: Principal | None,
-    *,
-    organization_id: str | None = None,
-    delta_micro: int | None = None,
-    quantity_micro: int | None = None,
-    facility_id: str | None = None,
-    related_batch_id: str | None = None,
-    transfer_id: str | None = None,
-    documents: list[dict[str, str]] | None = None,
-    details: dict[str, Any] | None = None,
-    flagged: bool = False,
+    batch: Batch, type_: str, actor: Principal | None, **fields: Unpack[EventFields]
 ) -> Event:
     # The index first: claiming it may wait for another writer's commit, and a time taken
     # after the wait keeps recorded_at in ledger order, which period queries rely on.
@@ -144,20 +146,7 @@ def record(
         id=new_id(),
         recorded_at=utcnow(),
         ledger_index=ledger_index,
-        **columns(
-            batch,
-            type_,
-            actor,
-            organization_id=organization_id,
-            delta_micro=delta_micro,
-            quantity_micro=quantity_micro,
-            facility_id=facility_id,
-            related_batch_id=related_batch_id,
-            transfer_id=transfer_id,
-            documents=documents,
-            details=details,
-            flagged=flagged,
-        ),
+        **columns(batch, type_, actor, **fields),
     )
     db.session.add(event)
     _this_transactions(_RECORDED, list).append(event)  # its leaf is appended at commit
@@ -165,27 +154,18 @@ def record(
 
 
 def columns(
-    batch: Batch,
-    type_: str,
-    actor: Principal | None,
-    *,
-    organization_id: str | None = None,
-    delta_micro: int | None = None,
-    quantity_micro: int | None = None,
-    facility_id: str | None = None,
-    related_batch_id: str | None = None,
-    transfer_id: str | None = None,
-    documents: list[dict[str, str]] | None = None,
-    details: dict[str, Any] | None = None,
-    flagged: bool = False,
+    batch: Batch, type_: str, actor: Principal | None, **fields: Unpack[EventFields]
 ) -> dict[str, Any]:
     """An event's columns but its id, ledger index and time (``record``'s arguments), for
     ``record`` and for ``record_all``, so both write the same rows and leaves."""
+    delta_micro = fields.get("delta_micro")
+    quantity_micro = fields.get("quantity_micro")
+    facility_id = fields.get("facility_id")
     return {
         "type": type_,
         "batch_id": batch.id,
         "cas_rn": batch.cas_rn,
-        "organization_id": organization_id or batch.holder_organization_id,
+        "organization_id": fields.get("organization_id") or batch.holder_organization_id,
         "facility_id": facility_id if facility_id is not None else batch.facility_id,
         "credential_id": actor.credential_id if actor else None,
         "actor_organization_id": actor.organization_id if actor else None,
@@ -195,11 +175,11 @@ def columns(
         if quantity_micro is None and delta_micro
         else quantity_micro,
         "quantity_delta_micro": delta_micro,
-        "related_batch_id": related_batch_id,
-        "transfer_id": transfer_id,
-        "documents": list(documents or []),
-        "details": dict(details or {}),
-        "flagged": flagged,
+        "related_batch_id": fields.get("related_batch_id"),
+        "transfer_id": fields.get("transfer_id"),
+        "documents": list(fields.get("documents") or []),
+        "details": dict(fields.get("details") or {}),
+        "flagged": fields.get("flagged", False),
     }
 
 

@@ -245,20 +245,8 @@ def _flag_incidents(organization, since, until, substance, batches, line_of, add
 
 def _flag_unreceived(organization, until, substance, thresholds, line_of, add) -> None:
     cutoff = red_flags.overdue_cutoff(min(until, utcnow()), thresholds)
-    query = (
-        select(Event)
-        # Through the source batch too: events.transfer_id has no index of its own, and
-        # without it SQLite walks every shipment in the registry.
-        .join(
-            Transfer,
-            (Transfer.id == Event.transfer_id) & (Event.batch_id == Transfer.source_batch_id),
-        )
-        .where(
-            Transfer.from_organization_id == organization.id,
-            Transfer.status == "in_transit",
-            Transfer.shipped_at < cutoff,
-            Event.type == "shipped",
-        )
+    query = red_flags.shipped_events().where(
+        Transfer.from_organization_id == organization.id, red_flags.overdue(cutoff)
     )
     if substance is not None:
         query = query.where(Event.cas_rn == substance)

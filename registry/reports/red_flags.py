@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 
 from registry.custody.batches import pure_grams_of
 from registry.db import db
-from registry.models import Batch, Event, Licence, Organization
+from registry.models import Batch, Event, Licence, Organization, Transfer
 
 # How many of an organisation's previous movements make its usual quantity.
 LARGE_ORDER_WINDOW = 20
@@ -43,6 +43,25 @@ class Thresholds:
 def overdue_cutoff(now: datetime, thresholds: Thresholds) -> datetime:
     """A shipment still in transit that was shipped before this is not received in time."""
     return now - timedelta(days=thresholds.transit_days)
+
+
+def overdue(cutoff: datetime) -> ColumnElement[bool]:
+    """A transfer still in transit that was shipped before ``cutoff`` (``overdue_cutoff``)."""
+    return and_(Transfer.status == "in_transit", Transfer.shipped_at < cutoff)
+
+
+def shipped_events() -> Select:
+    """Each transfer's ``shipped`` event, joined to its transfer."""
+    return (
+        select(Event)
+        # Through the source batch too: events.transfer_id has no index of its own, and
+        # without it SQLite walks every shipment in the registry.
+        .join(
+            Transfer,
+            (Transfer.id == Event.transfer_id) & (Event.batch_id == Transfer.source_batch_id),
+        )
+        .where(Event.type == "shipped")
+    )
 
 
 def controlled_names(batch: Batch) -> frozenset[str]:

@@ -35,7 +35,7 @@ TIME_PARAMETERS = ("GE_eventTime", "LT_eventTime")
 # The mass-balance report's flags (registry.reports.red_flags) pushed to subscribers as
 # they arise: as the event is written, or for shipment_not_received, when the delivery
 # worker's scan finds the shipment overdue (registry.subscriptions.overdue).
-WRITE_TIME_FLAGS = (
+SUBSCRIBABLE_FLAGS = (
     "receipt_discrepancy",
     "adjustment",
     "stock_without_inflow",
@@ -67,7 +67,7 @@ class Matcher:
         """Whether ``event`` matches; ``flags()`` gives its red flags, asked only when the rest
         matches and the query names some (by default those it raises by itself)."""
         return self.matches_apart_from_flags(event) and (
-            self.flags is None or not self.flags.isdisjoint((flags or _own(event))())
+            self.flags is None or not self.flags.isdisjoint(flags() if flags else flags_of(event))
         )
 
     def matches_apart_from_flags(self, event: Event) -> bool:
@@ -86,10 +86,6 @@ class Matcher:
             and (self.since is None or event.recorded_at >= self.since)
             and (self.until is None or event.recorded_at < self.until)
         )
-
-
-def _own(event: Event) -> Callable[[], list[str]]:
-    return lambda: flags_of(event)
 
 
 def _types(parameters: dict) -> frozenset[str] | None:

@@ -4,7 +4,7 @@
 ledger's step, with the events that transaction recorded: either the events and their
 messages are committed together or neither is, so a crash loses nothing and invents nothing.
 
-``enqueue_alert`` writes an alert raised later about an event already in the ledger (a
+``enqueue_alerts`` writes alerts raised later about an event already in the ledger (a
 shipment not received in time, ``registry.subscriptions.overdue``). Messages are posted in
 the order of their ``ledger_index``; an alert takes the index of the last event in the
 ledger when it was raised, so it follows every message already due and neither waits for
@@ -82,22 +82,26 @@ def enqueue(recorded: list[Event]) -> int:
     return len(messages)
 
 
-def enqueue_alert(event: Event, flags: list[str]) -> int:
-    """Add an alert about ``event`` (already in the ledger) raising ``flags`` for each active
-    subscription that matches it with them; how many were added."""
-    last = db.session.scalar(select(func.max(Event.ledger_index)))
-    position = max(last or 0, event.ledger_index)
-    added = 0
-    for subscription, m in _subscribed():
-        if m.matches(event, lambda: flags):
-            db.session.add(
-                OutboxMessage(
-                    subscription_id=subscription.id,
-                    event_id=event.id,
-                    kind="alert",
-                    ledger_index=position,
-                    flags=list(flags),
-                )
-            )
-            added += 1
-    return added
+def enqueue_alerts(events: list[Event], flags: list[str]) -> int:
+    """Add an alert about each of ``events`` (already in the ledger) raising ``flags``, for
+    each active subscription that matches it with them; how many were added."""
+    if not events:
+        return 0
+    subscribed = list(_subscribed())
+    if not subscribed:
+        return 0
+    last = db.session.scalar(select(func.max(Event.ledger_index))) or 0
+    messages = [
+        OutboxMessage(
+            subscription_id=subscription.id,
+            event_id=event.id,
+            kind="alert",
+            ledger_index=max(last, event.ledger_index),
+            flags=list(flags),
+        )
+        for event in events
+        for subscription, m in subscribed
+        if m.matches(event, lambda: flags)
+    ]
+    db.session.add_all(messages)
+    return len(messages)

@@ -4,7 +4,7 @@
 the worker (``registry.subscriptions.delivery.run``) looks for transfers still in transit
 ``transit_days`` after they were shipped (``ix_transfers_overdue``) and writes, for each,
 an alert about its ``shipped`` event to every subscription that matches it
-(``outbox.enqueue_alert``). The transfer is marked in the same transaction, so each is
+(``outbox.enqueue_alerts``). The transfer is marked in the same transaction, so each is
 raised once, across restarts; two workers on PostgreSQL lock the rows they take
 (``FOR UPDATE SKIP LOCKED``) and re-check the mark, so they never raise one twice.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from registry import unit_of_work
 from registry.db import db, utcnow
@@ -26,12 +26,8 @@ FLAG = "shipment_not_received"
 CHUNK = 100
 
 
-def _overdue(cutoff: datetime):
-    return select(Transfer).where(
-        Transfer.status == "in_transit",
-        Transfer.overdue_alerted_at.is_(None),
-        Transfer.shipped_at < cutoff,
-    )
+def _overdue(cutoff: datetime) -> Select:
+    return select(Transfer).where(red_flags.overdue(cutoff), Transfer.overdue_alerted_at.is_(None))
 
 
 def _take_overdue(cutoff: datetime) -> list[Transfer]:
@@ -41,17 +37,6 @@ def _take_overdue(cutoff: datetime) -> list[Transfer]:
             .order_by(Transfer.shipped_at, Transfer.id)
             .limit(CHUNK)
             .with_for_update(skip_locked=True)
-        )
-    )
-
-
-def _shipped_event(transfer: Transfer) -> Event | None:
-    # Through the source batch: events.transfer_id has no index of its own.
-    return db.session.scalar(
-        select(Event).where(
-            Event.batch_id == transfer.source_batch_id,
-            Event.transfer_id == transfer.id,
-            Event.type == "shipped",
         )
     )
 
@@ -71,9 +56,13 @@ def scan(thresholds: red_flags.Thresholds, now: datetime | None = None) -> int:
         overdue = _take_overdue(cutoff)
         for transfer in overdue:
             transfer.overdue_alerted_at = now
-            event = _shipped_event(transfer)
-            if event is not None:
-                outbox.enqueue_alert(event, [FLAG])
+        if overdue:
+            shipped = db.session.scalars(
+                red_flags.shipped_events()
+                .where(Transfer.id.in_([transfer.id for transfer in overdue]))
+                .order_by(Event.ledger_index)
+            )
+            outbox.enqueue_alerts(list(shipped), [FLAG])
         return len(overdue)
 
     marked = 0

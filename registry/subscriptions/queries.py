@@ -38,7 +38,7 @@ def _check(parameters: dict[str, Any]) -> None:
                 "unknown_control_list",
             )
     for flag in parameters.get("EQ_redFlag", []):
-        if flag not in matching.WRITE_TIME_FLAGS:
+        if flag not in matching.SUBSCRIBABLE_FLAGS:
             raise InvalidInput(
                 "query.EQ_redFlag",
                 message("{flag} is not a red flag a subscription can receive.", flag=flag),

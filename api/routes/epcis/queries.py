@@ -29,7 +29,6 @@ from api.routes.epcis.common import (
     with_next_link,
 )
 from api.schemas.common import moment
-from registry import unit_of_work
 from registry.epcis import event_ids, mapping, vocabulary
 from registry.epcis import query as epcis_query
 from registry.errors import NotFound, message
@@ -92,32 +91,21 @@ def query_events():
     return _events()
 
 
-# Events hashed by one lookup at most, in batches of event_ids.BATCH (a few seconds' work): a
-# backlog larger than that (after an upgrade) is for `chemtrace epcis index`.
-MAX_INDEX_BATCHES = 4
-
-
 @bp.get("/events/<path:eventID>", merge_slashes=False)
 @requires_roles("regulator")
 @audited("epcis.query")
 def query_event(eventID: str) -> Response:  # the binding names it eventID
     """One event by its ``eventID`` (URL-encoded in the path), in an EPCISQueryDocument."""
     base_url = current_app.config["PUBLIC_URL"]
-    behind = event_ids.digest_of(eventID) is not None and event_ids.behind(base_url)
-    if behind:
-        # Events recorded since the last lookup are hashed first, a batch per transaction.
-        for _ in range(MAX_INDEX_BATCHES):
-            if not unit_of_work.write_separately(lambda: event_ids.index_next(base_url)):
-                behind = False
-                break
-    event = event_ids.find(eventID, base_url)
-    if event is None and behind and event_ids.behind(base_url):
+    found = event_ids.lookup(eventID, base_url)
+    if found.pending:
         raise ApiProblem(
             503,
             "epcis_ids_pending",
             message("The registry is still computing its events' ids; retry later."),
             headers={"Retry-After": "5"},
         )
+    event = found.event
     if event is None:
         raise NotFound(
             message("No EPCIS event {event_id} in this registry.", event_id=eventID[:100])

@@ -130,14 +130,13 @@ def test_options_on_the_root(client):
 def test_a_backlog_too_large_for_one_lookup_is_503_until_indexed(
     client, regulator, producer, monkeypatch
 ):
-    from api.routes.epcis import queries
     from registry.epcis import event_ids
 
     register(client, producer, "10")
     register(client, producer, "3")
     latest = all_events(client, regulator)[-1]["eventID"]
     monkeypatch.setattr(event_ids, "BATCH", 1)
-    monkeypatch.setattr(queries, "MAX_INDEX_BATCHES", 1)
+    monkeypatch.setattr(event_ids, "MAX_LOOKUP_BATCHES", 1)
     answers = [client.get(event_url(latest), headers=regulator) for _ in range(4)]
     statuses = [a.status_code for a in answers]
     # One event hashed per lookup: the latest is found once the ones before it are.
