@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -21,7 +22,7 @@ from registry.custody.quantities import (
     parse_quantity,
     pure_grams,
 )
-from registry.db import db, new_id
+from registry.db import db, new_id, utcnow
 from registry.errors import Forbidden, InvalidInput, NotFound, message
 from registry.labels.issuing import issuance_details, issue_identifiers, signed_identifiers
 from registry.ledger import events
@@ -53,53 +54,92 @@ class BatchSpec:
 
 def register(spec: BatchSpec, actor: Principal, prefix: str = "") -> Outcome:
     """A new active batch held by the registering enterprise, with its ``registered`` event."""
-    batch, serials = _new_batch(spec, actor, prefix, {})
+    columns, substance, serials = _checked(spec, actor, prefix, {})
+    batch = Batch(**columns)
+    # A new batch has no identifiers yet (nor containers, unless given): saying so as the
+    # loaded state spares a lazy load later, and costs far less than assigning empty lists
+    # (an assignment fires the collection's replace events and history for nothing).
+    set_committed_value(batch, "identifiers", [])
+    # The substance by its id, and the loaded object set as it is: assigning the
+    # relationship fires replace events and cascades through the catalogue.
+    set_committed_value(batch, "substance", substance)
+    if serials:
+        batch.containers = [Container(serial=s) for s in serials]
+    else:
+        set_committed_value(batch, "containers", [])
+    db.session.add(batch)
     # Both events' ledger indexes in one claim (this flushes the batch before its events).
     events.reserve_ledger_indexes(EVENTS_PER_REGISTRATION)
     return Outcome(batch, _record_registration(batch, serials, spec, actor))
+
+
+class BatchRow:
+    """A batch written by ``register_many``: its columns as attributes, with its substance,
+    containers and identifiers, read as a ``Batch`` is (the answer, its events' columns,
+    its label), without being an object of the session's unit of work."""
+
+    __slots__ = (*Batch.__mapper__.column_attrs.keys(), "substance", "containers", "identifiers")
+
+    def __init__(self, columns: dict[str, Any], substance: Substance) -> None:
+        for name, value in columns.items():
+            setattr(self, name, value)
+        self.substance = substance
+        self.containers: list[SimpleNamespace] = []
+        self.identifiers: list[SimpleNamespace] = []
 
 
 def register_many(specs: list[BatchSpec], actor: Principal) -> list[Outcome]:
     """All or nothing: the first bad item refuses the whole request, naming its position.
 
     The same rows, events and leaves as ``register`` one item after another, written in
-    bulk: every item is checked and its batch built first (no query between them flushes),
-    the batches are inserted together, every label signed and its identifiers inserted;
-    only then are all ledger indexes claimed at once (the ledger head's lock, held until
-    commit) and the events inserted in item order with one Core insert, without ORM objects.
+    bulk without ORM objects: every item is checked and its row built first, then the
+    batches, containers and identifiers (every label signed) go in with one Core insert
+    each; only then are all ledger indexes claimed at once (the ledger head's lock, held
+    until commit) and the events inserted in item order with one more.
     """
     if not 1 <= len(specs) <= MAX_BULK:
         raise InvalidInput(
             "items", message("Send 1 to {max_bulk} items.", max_bulk=MAX_BULK), "bulk_size"
         )
     looked_up: dict[tuple[str, str], Any] = {}  # substances and facilities, once each
+    built = []
     with db.session.no_autoflush:
-        built = [_new_batch(spec, actor, f"items.{i}.", looked_up) for i, spec in enumerate(specs)]
-    db.session.flush()
-    pending, identifiers = [], []
-    for (batch, serials), spec in zip(built, specs, strict=True):
+        for i, spec in enumerate(specs):
+            columns, substance, serials = _checked(spec, actor, f"items.{i}.", looked_up)
+            built.append((BatchRow(columns, substance), serials, columns))
+    containers: list[dict[str, Any]] = []
+    identifiers: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    for (batch, serials, _), spec in zip(built, specs, strict=True):
         rows = signed_identifiers(batch, serials)
         identifiers.extend(rows)
-        # Loaded state for the answer: these rows go in by the Core insert below.
-        set_committed_value(batch, "identifiers", [Identifier(**row) for row in rows])
+        batch.identifiers = [SimpleNamespace(**row) for row in rows]
+        batch.containers = [
+            SimpleNamespace(id=new_id(), batch_id=batch.id, serial=s) for s in serials
+        ]
+        containers.extend(vars(c) for c in batch.containers)
         pending.append(events.columns(batch, "registered", actor, **_registered(batch, spec)))
         pending.append(
             events.columns(
                 batch, "identifiers_issued", actor, details=issuance_details(rows, serials)
             )
         )
+    db.session.execute(insert(Batch.__table__), [columns for _, _, columns in built])
+    if containers:
+        db.session.execute(insert(Container.__table__), containers)
     db.session.execute(insert(Identifier.__table__), identifiers)
     recorded = events.record_all(pending)
     return [
         Outcome(batch, event)
-        for (batch, _), event in zip(built, recorded[::EVENTS_PER_REGISTRATION], strict=True)
+        for (batch, _, _), event in zip(built, recorded[::EVENTS_PER_REGISTRATION], strict=True)
     ]
 
 
-def _new_batch(
+def _checked(
     spec: BatchSpec, actor: Principal, prefix: str, looked_up: dict[tuple[str, str], Any]
-) -> tuple[Batch, list[str]]:
-    """Check ``spec`` and add its batch (with containers) to the session; no events yet."""
+) -> tuple[dict[str, Any], Substance, list[str]]:
+    """Check ``spec``: the new batch's row (every column), its substance and its container
+    serials. Nothing is added to the session."""
     if actor.role != "enterprise" or actor.organization_id is None:
         raise Forbidden(message("Only an enterprise registers batches."))
     cas_rn = parse_cas_rn(spec.cas_rn, f"{prefix}cas_rn")
@@ -138,7 +178,7 @@ def _new_batch(
             "dates_invalid",
         )
     serials = _serials(spec.containers, prefix)
-    batch = new_batch(
+    columns = new_batch_columns(
         amount.micro,
         substance_id=substance.id,
         cas_rn=cas_rn,
@@ -156,19 +196,7 @@ def _new_batch(
         manufactured_on=spec.manufactured_on,
         expires_on=spec.expires_on,
     )
-    # A new batch has no identifiers yet (nor containers, unless given): saying so as the
-    # loaded state spares a lazy load later, and costs far less than assigning empty lists
-    # (an assignment fires the collection's replace events and history for nothing).
-    set_committed_value(batch, "identifiers", [])
-    # The substance by its id, and the loaded object set as it is: assigning the
-    # relationship fires replace events and cascades through the catalogue for each item.
-    set_committed_value(batch, "substance", substance)
-    if serials:
-        batch.containers = [Container(serial=s) for s in serials]
-    else:
-        set_committed_value(batch, "containers", [])
-    db.session.add(batch)
-    return batch, serials
+    return columns, substance, serials
 
 
 # What a batch made from another keeps of it: substance, lot, composition and where it is.
@@ -188,10 +216,20 @@ LOT_FIELDS = (
 
 
 def new_batch(quantity_micro: int, **fields: Any) -> Batch:
-    """A batch row under a new id, holding ``quantity_micro``: all it starts with."""
-    return Batch(
-        id=new_id(), quantity_micro=quantity_micro, initial_quantity_micro=quantity_micro, **fields
-    )
+    """A batch under a new id, holding ``quantity_micro``: all it starts with."""
+    return Batch(**new_batch_columns(quantity_micro, **fields))
+
+
+def new_batch_columns(quantity_micro: int, **fields: Any) -> dict[str, Any]:
+    """Every column of a new batch's row (``new_batch``'s, or a Core insert's)."""
+    return {
+        "id": new_id(),
+        "quantity_micro": quantity_micro,
+        "initial_quantity_micro": quantity_micro,
+        "status_before_suspension": None,
+        "created_at": utcnow(),
+        **fields,
+    }
 
 
 def lot_of(batch: Batch) -> dict[str, Any]:

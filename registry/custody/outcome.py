@@ -9,7 +9,9 @@ from registry.models import Batch, Event
 
 class Outcome(NamedTuple):
     """The batch as the operation left it, and the event that records the operation (whose
-    ledger index the answer carries), so no caller has to look the event up again."""
+    ledger index the answer carries), so no caller has to look the event up again. A bulk
+    registration answers the rows it wrote, read as these are (``batches.BatchRow``,
+    ``events.EventRow``)."""
 
     batch: Batch
     event: Event
