@@ -62,8 +62,7 @@ def label(batch_id: str, fmt: str):
     # One indexed read for everything drawn, so the ETag (and a 304) costs no ORM loading;
     # a drawing already made comes from the render cache.
     facts = printed.label_facts(batch_id, container, current_principal())
-    content = label_content(facts.batch, facts.identifier, facts.holder, str(get_locale()))
-    etag = _etag(fmt, facts.identifier.token, content)
+    content, etag = _words_and_etag(fmt, facts, str(get_locale()))
     if request.if_none_match.contains(etag):
         return _cached(b"", fmt, etag)
     with _printable():
@@ -89,6 +88,27 @@ def label_sheet(batch_id: str, fmt: str):
     with _printable():
         body = render_sheet(fmt, labels, signer().url(""))
     return _cached(body, fmt, etag)
+
+
+# A label's words and ETag by the drawing's version, the format, the language and what was
+# read for it: asked for again (a printer, a revalidation), a label costs its one read and
+# a lookup here, not ten translations and a hash. Nothing else goes into them (the
+# catalogues and GHS tables are fixed for the process), so an entry is never stale: a
+# corrected classification or name is other facts, so another key.
+_WORDS_KEPT = 4096
+_words: dict[tuple[str, str, str, str], tuple[LabelContent, str]] = {}
+
+
+def _words_and_etag(fmt: str, facts: printed.LabelFacts, locale: str) -> tuple[LabelContent, str]:
+    key = (LABEL_VERSION, fmt, locale, repr(facts))
+    found = _words.get(key)
+    if found is None:
+        content = label_content(facts.batch, facts.identifier, facts.holder, locale)
+        found = (content, _etag(fmt, facts.identifier.token, content))
+        if len(_words) >= _WORDS_KEPT:
+            _words.clear()  # rarely reached; simpler than an LRU, and a miss is cheap
+        _words[key] = found
+    return found
 
 
 def _content(batch: Batch, identifier: Identifier) -> LabelContent:

@@ -176,6 +176,19 @@ def test_a_corrected_classification_changes_the_etag(app, client, producer, clas
     assert after.status_code == 200 and "H330 Fatal if inhaled" not in after.data.decode()
 
 
+def test_a_label_revalidated_from_the_words_cache_is_fetched_again_once_redrawn(
+    client, producer, monkeypatch
+):
+    batch = register(client, producer, "25", containers=1)
+    url = f"/api/v1/batches/{batch['id']}/label.png"
+    etag = client.get(url, headers=producer.headers).headers["ETag"]
+    again = client.get(url, headers={**producer.headers, "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["ETag"] == etag
+    monkeypatch.setattr(labels, "LABEL_VERSION", "redrawn")
+    redrawn = client.get(url, headers={**producer.headers, "If-None-Match": etag})
+    assert redrawn.status_code == 200 and redrawn.headers["ETag"] != etag
+
+
 def test_a_label_once_drawn_is_served_from_the_cache(client, producer):
     batch = register(client, producer, "25", containers=1)
     url = f"/api/v1/batches/{batch['id']}/label.pdf?container=0001"
