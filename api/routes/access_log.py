@@ -42,7 +42,7 @@ def record_json(record: Any) -> dict[str, Any]:
 @bp.get("")
 @requires_roles("regulator")
 def list_access_log():
-    query = load_query(AccessQuery())
+    query = load_query(AccessQuery)
     limit, cursor = query.pop("limit"), query.pop("cursor")
     page = access_log.list_lookups(access_log.AccessFilter(**query), limit, cursor)
     return page_json(page, record_json)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response
+from marshmallow import Schema
 
 from api.audit import audited
 from api.auth import current_principal, requires_roles
@@ -47,7 +48,7 @@ def written(outcome: Outcome) -> dict[str, Any]:
 @requires_roles("enterprise")
 @write_route
 def register_batch():
-    spec = BatchSpec(**load_json(BatchIn()))
+    spec = BatchSpec(**load_json(BatchIn))
     return written(batches.register(spec, current_principal())), 201
 
 
@@ -55,7 +56,7 @@ def register_batch():
 @requires_roles("enterprise")
 @write_route
 def register_batches():
-    body = load_json(BulkIn())
+    body = load_json(BulkIn)
     created = batches.register_many(
         [BatchSpec(**item) for item in body["items"]], current_principal()
     )
@@ -65,7 +66,7 @@ def register_batches():
 @bp.get("/batches")
 @requires_roles("enterprise", "regulator")
 def list_batches():
-    query = load_query(BatchQuery())
+    query = load_query(BatchQuery)
     page = batches.list_batches(current_principal(), **query)
     return page_json(page, batch_json)
 
@@ -81,7 +82,7 @@ def get_batch(batch_id: str):
 @requires_roles(*READERS)
 @audited("batch.history", "batch_id")
 def batch_history(batch_id: str):
-    query = load_query(HistoryQuery())
+    query = load_query(HistoryQuery)
     found = history.history(batch_id, query["direction"], current_principal())
     units = {b.id: b.unit for b in found.batches}
     return {
@@ -100,7 +101,7 @@ def batch_history(batch_id: str):
 @requires_roles(*READERS)
 @audited("batch.history", "batch_id")
 def batch_history_svg(batch_id: str):
-    query = load_query(HistorySvgQuery())
+    query = load_query(HistorySvgQuery)
     found = history.history(batch_id, query["direction"], current_principal())
     svg = render_history_svg(found, history.holders(found), locale=select_locale())
     # An SVG opened directly is a document: api.headers gives it the pages' strict policy.
@@ -111,12 +112,12 @@ def batch_history_svg(batch_id: str):
 @requires_roles("enterprise")
 @write_route
 def split_batch(batch_id: str):
-    body = load_json(SplitIn())
+    body = load_json(SplitIn)
     parent, children = operations.split(batch_id, body["parts"], current_principal())
     return {"parent": batch_json(parent), "children": [batch_json(c) for c in children]}, 201
 
 
-def _outflow(batch_id: str, operation: str, schema: Any, detail_fields: tuple[str, ...]):
+def _outflow(batch_id: str, operation: str, schema: type[Schema], detail_fields: tuple[str, ...]):
     body = load_json(schema)
     outcome = operations.take_out(
         batch_id,
@@ -132,28 +133,28 @@ def _outflow(batch_id: str, operation: str, schema: Any, detail_fields: tuple[st
 @requires_roles("enterprise")
 @write_route
 def consume(batch_id: str):
-    return _outflow(batch_id, "consume", ConsumeIn(), ("purpose",))
+    return _outflow(batch_id, "consume", ConsumeIn, ("purpose",))
 
 
 @bp.post("/batches/<batch_id>/dispose")
 @requires_roles("enterprise")
 @write_route
 def dispose(batch_id: str):
-    return _outflow(batch_id, "dispose", DisposeIn(), ("method",))
+    return _outflow(batch_id, "dispose", DisposeIn, ("method",))
 
 
 @bp.post("/batches/<batch_id>/export")
 @requires_roles("enterprise")
 @write_route
 def export(batch_id: str):
-    return _outflow(batch_id, "export", ExportIn(), ("destination_country", "licence_number"))
+    return _outflow(batch_id, "export", ExportIn, ("destination_country", "licence_number"))
 
 
 @bp.post("/batches/<batch_id>/incidents")
 @requires_roles("enterprise")
 @write_route
 def report_incident(batch_id: str):
-    body = load_json(IncidentIn())
+    body = load_json(IncidentIn)
     batch, event = operations.report_incident(
         batch_id, body["kind"], body["quantity"], body["description"], current_principal()
     )
@@ -164,7 +165,7 @@ def report_incident(batch_id: str):
 @requires_roles("enterprise", "regulator")
 @write_route
 def recall(batch_id: str):
-    body = load_json(ReasonIn())
+    body = load_json(ReasonIn)
     return written(operations.recall(batch_id, body["reason"], current_principal()))
 
 
@@ -173,7 +174,7 @@ def recall(batch_id: str):
 @requires_roles("regulator")
 @write_route
 def regulate(batch_id: str, operation: str):
-    body = load_json(ReasonIn())
+    body = load_json(ReasonIn)
     return written(operations.regulate(batch_id, operation, body["reason"], current_principal()))
 
 
@@ -181,7 +182,7 @@ def regulate(batch_id: str, operation: str):
 @requires_roles("inspector")
 @write_route
 def inspect(batch_id: str):
-    body = load_json(InspectionIn())
+    body = load_json(InspectionIn)
     outcome = operations.inspect(
         batch_id, body["result"], body["notes"], body["observed_quantity"], current_principal()
     )
@@ -192,7 +193,7 @@ def inspect(batch_id: str):
 @requires_roles("enterprise")
 @write_route
 def adjust(batch_id: str):
-    body = load_json(AdjustmentIn())
+    body = load_json(AdjustmentIn)
     batch, event = operations.adjust(
         batch_id, body["quantity"], body["reason"], current_principal()
     )

@@ -24,6 +24,6 @@ def list_control_lists():
 @requires_roles("admin", "regulator")
 @write_route
 def create_control_list():
-    body = load_json(ControlListIn())
+    body = load_json(ControlListIn)
     control_list = control_lists.create(**body)
     return control_list_json(control_list), 201

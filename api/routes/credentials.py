@@ -18,7 +18,7 @@ bp = Blueprint("api_keys", __name__, url_prefix="/api/v1/api-keys")
 @requires_roles("admin")
 @write_route
 def create_api_key():
-    body = load_json(ApiKeyIn())
+    body = load_json(ApiKeyIn)
     issued = credentials.issue_api_key(**body)
     return {**api_key_json(issued.api_key), "key": issued.secret}, 201
 
@@ -26,7 +26,7 @@ def create_api_key():
 @bp.get("")
 @requires_roles("admin")
 def list_api_keys():
-    query = load_query(PageQuery())
+    query = load_query(PageQuery)
     return page_json(credentials.list_api_keys(**query), api_key_json)
 
 

@@ -88,7 +88,7 @@ def openapi_yaml():
 
 @bp.get("/docs")
 def docs_page():
-    load_query(ReaderQuery())
+    load_query(ReaderQuery)
     spec = openapi_document()
     operations = [
         {"method": method.upper(), "path": path, **operation}
@@ -114,7 +114,7 @@ def docs_asset(name: str):
     if name not in ASSETS:
         raise NotFound(message("The page has no asset named {name}.", name=name))
     found = asset(name)
-    query = load_query(AssetQuery())
+    query = load_query(AssetQuery)
     response = Response(found.content, mimetype=found.mimetype)
     response.set_etag(found.fingerprint)
     # Without the current fingerprint (an old page, a hand-typed URL), revalidate every time.

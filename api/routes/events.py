@@ -23,7 +23,7 @@ class EventQuery(EventFilterQuery, PageQuery):
 @requires_roles("regulator", "enterprise")
 @audited("events.list")
 def events():
-    query = load_query(EventQuery())
+    query = load_query(EventQuery)
     limit, cursor = query.pop("limit"), query.pop("cursor")
     page = list_events(current_principal(), EventFilter(**query), limit, cursor)
     return page_json(page, event_record)

@@ -55,7 +55,7 @@ def _records() -> Iterator[dict[str, Any]]:
     runs inside the stream: the request's own session is closed once the view returns (its
     teardown), and a server-side cursor does not outlive its transaction.
     """
-    where = EventFilter(**load_query(EventFilterQuery()))
+    where = EventFilter(**load_query(EventFilterQuery))
     rows = streamed(current_principal(), where, CHUNK)
     return (event_record(row) for row in rows)
 

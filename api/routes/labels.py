@@ -58,7 +58,7 @@ class SheetQuery(StrictSchema):
 @bp.get("/<batch_id>/label.pdf", defaults={"fmt": "pdf"})
 @requires_roles("enterprise", "regulator")
 def label(batch_id: str, fmt: str):
-    container = load_query(LabelQuery())["container"]
+    container = load_query(LabelQuery)["container"]
     # One indexed read for everything drawn, so the ETag (and a 304) costs no ORM loading;
     # a drawing already made comes from the render cache.
     facts = printed.label_facts(batch_id, container, current_principal())
@@ -76,7 +76,7 @@ def label(batch_id: str, fmt: str):
 def label_sheet(batch_id: str, fmt: str):
     """Every container label of a batch on printable sheets: SVG two across, or PDF on A4
     pages of eight."""
-    load_query(SheetQuery())
+    load_query(SheetQuery)
     batch = batches.visible_batch(batch_id, current_principal())
     identifiers = [i for i in batch.identifiers if i.container_serial is not None]
     if not identifiers:

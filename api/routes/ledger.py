@@ -47,7 +47,7 @@ class EntriesQuery(StrictSchema):
 
 @bp.get("/checkpoint")
 def checkpoint():
-    query = load_query(CheckpointQuery())
+    query = load_query(CheckpointQuery)
     if query["format"] == "verifier-key":
         keys = "".join(f"{v.text()}\n" for v in tree.verifiers())
         return Response(keys, mimetype="text/plain")
@@ -74,7 +74,7 @@ def sign_checkpoint():
 
 @bp.get("/proofs/inclusion")
 def inclusion_proof():
-    query = load_query(InclusionQuery())
+    query = load_query(InclusionQuery)
     proof = tree.inclusion_proof(query["index"], query["tree_size"])
     body = {
         "leaf_index": proof.leaf_index,
@@ -88,7 +88,7 @@ def inclusion_proof():
 
 @bp.get("/proofs/consistency")
 def consistency_proof():
-    query = load_query(ConsistencyQuery())
+    query = load_query(ConsistencyQuery)
     proof = tree.consistency_proof(query["first"], query["second"])
     body = {"first": query["first"], "second": query["second"], "proof": [b64(h) for h in proof]}
     return body, 200, {"Cache-Control": IMMUTABLE}
@@ -98,7 +98,7 @@ def consistency_proof():
 @requires_roles("regulator")
 @audited("ledger.entries")
 def entries():
-    query = load_query(EntriesQuery())
+    query = load_query(EntriesQuery)
     found = tree.entries(query["start"], query["end"])
     return {
         "entries": [{"index": e.index, "leaf": b64(e.leaf), "event_id": e.event_id} for e in found]

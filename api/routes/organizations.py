@@ -28,7 +28,7 @@ bp = Blueprint("organizations", __name__, url_prefix="/api/v1/organizations")
 @requires_roles("admin")
 @write_route
 def create_organization():
-    body = load_json(OrganizationIn())
+    body = load_json(OrganizationIn)
     organization = organizations.create_organization(**body)
     return organization_json(organization), 201
 
@@ -36,7 +36,7 @@ def create_organization():
 @bp.get("")
 @requires_roles("admin", "regulator", "inspector")
 def list_organizations():
-    query = load_query(OrganizationQuery())
+    query = load_query(OrganizationQuery)
     page = organizations.list_organizations(**query)
     return page_json(page, organization_json)
 
@@ -53,7 +53,7 @@ def get_organization(organization_id: str):
 @write_route
 def add_facility(organization_id: str):
     ensure_own_organization(organization_id)
-    body = load_json(FacilityIn())
+    body = load_json(FacilityIn)
     facility = organizations.add_facility(organization_id, **body)
     return facility_json(facility), 201
 
@@ -62,6 +62,6 @@ def add_facility(organization_id: str):
 @requires_roles("admin", "regulator")
 @write_route
 def grant_licence(organization_id: str):
-    body = load_json(LicenceIn())
+    body = load_json(LicenceIn)
     licence = organizations.grant_licence(organization_id, LicenceTerms(**body))
     return licence_json(licence), 201

@@ -26,7 +26,7 @@ class MassBalanceQuery(StrictSchema):
 @requires_roles("regulator", "enterprise")
 @audited("report.mass_balance")
 def mass_balance_report():
-    query = load_query(MassBalanceQuery())
+    query = load_query(MassBalanceQuery)
     report = mass_balance.mass_balance(
         current_principal(), thresholds=current_app.config["FLAG_THRESHOLDS"], **query
     )

@@ -26,7 +26,7 @@ bp = Blueprint("substances", __name__, url_prefix="/api/v1/substances")
 @bp.get("")
 @requires_roles(*ROLES)
 def search_substances():
-    query = load_query(SubstanceQuery())
+    query = load_query(SubstanceQuery)
     page = substances.search(
         cas_rn=query["cas_rn"],
         name_fragment=query["q"],
@@ -47,7 +47,7 @@ def get_substance(cas_rn: str):
 @requires_roles("admin", "regulator")
 @write_route
 def register_substance():
-    body = load_json(SubstanceIn())
+    body = load_json(SubstanceIn)
     ghs = body.pop("ghs")
     substance = substances.register(
         SubstanceFacts(
@@ -67,7 +67,7 @@ def register_substance():
 @audited("substance.names", "cas_rn")
 @write_route
 def set_substance_names(cas_rn: str):
-    body = load_json(NamesIn())
+    body = load_json(NamesIn)
     return substance_json(substances.set_names(cas_rn, body["names"]))
 
 
@@ -76,5 +76,5 @@ def set_substance_names(cas_rn: str):
 @audited("substance.classification", "cas_rn")
 @write_route
 def set_substance_classification(cas_rn: str):
-    body = load_json(ClassificationIn())
+    body = load_json(ClassificationIn)
     return substance_json(substances.set_classification(cas_rn, Classification(**body)))

@@ -24,7 +24,7 @@ def _json(transfer: Transfer) -> dict:
 @requires_roles("enterprise")
 @write_route
 def ship():
-    body = load_json(TransferIn())
+    body = load_json(TransferIn)
     transfer = transfers.ship(
         body["batch_id"],
         body["quantity"],
@@ -47,7 +47,7 @@ def get_transfer(transfer_id: str):
 @requires_roles("enterprise")
 @write_route
 def receive(transfer_id: str):
-    body = load_json(ReceiveIn())
+    body = load_json(ReceiveIn)
     transfer = transfers.receive(
         transfer_id, body["received_quantity"], body["facility_id"], current_principal()
     )
@@ -58,5 +58,5 @@ def receive(transfer_id: str):
 @requires_roles("enterprise")
 @write_route
 def reject(transfer_id: str):
-    body = load_json(ReasonIn())
+    body = load_json(ReasonIn)
     return _json(transfers.reject(transfer_id, body["reason"], current_principal()))

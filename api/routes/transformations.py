@@ -18,7 +18,7 @@ bp = Blueprint("transformations", __name__, url_prefix="/api/v1/transformations"
 @requires_roles("enterprise")
 @write_route
 def transform():
-    body = load_json(TransformationIn())
+    body = load_json(TransformationIn)
     output = BatchSpec(**body["output"], origin={"kind": "transformation"})
     product = transformations.transform(body["inputs"], output, current_principal())
     return {"output": batch_json(product)}, 201

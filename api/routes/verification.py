@@ -146,7 +146,7 @@ def jwks():
 
 @bp.post("/api/v1/verify")
 def verify():
-    body = load_json(VerifyIn())
+    body = load_json(VerifyIn)
     return signed_answer(verification.verify(body["token"]))
 
 
@@ -156,7 +156,7 @@ def verification_page(token: str):
         raise validation_failed(
             [FieldError("token", message("Longer than any label token."), "invalid_field")]
         )
-    load_query(ReaderQuery())
+    load_query(ReaderQuery)
     result = verification.verify(token)
     if request.accept_mimetypes.best_match(["text/html", "application/json"]) == (
         "application/json"

@@ -99,7 +99,7 @@ def capture_event() -> Response:
 @bp.get("/capture")
 @requires_roles("enterprise", "regulator", "admin")
 def capture_jobs() -> Response:
-    query = load_query(PageQuery())
+    query = load_query(PageQuery)
     page = jobs.jobs(current_principal(), query["perPage"], query["nextPageToken"])
     response = Response(
         mapping.dumps([job_json(j) for j in page.jobs]), mimetype="application/json"

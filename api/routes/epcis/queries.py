@@ -62,7 +62,7 @@ def _values(text: str | None) -> list[str]:
 
 
 def _events(within: tuple[tuple[str, str], ...] = ()) -> Response:
-    query = load_query(WithinQuery() if within else EpcisQuery())
+    query = load_query(WithinQuery if within else EpcisQuery)
     page = epcis_query.query_events(
         epcis_query.EventQuery(
             per_page=query["perPage"],
@@ -137,7 +137,7 @@ for _collection, _kind in (
         return _events(((_kind, value),))
 
     def _collection_view(_collection: str = _collection) -> Response:
-        query = load_query(PageQuery())
+        query = load_query(PageQuery)
         page = vocabulary.members(
             _collection,
             current_app.config["PUBLIC_URL"],

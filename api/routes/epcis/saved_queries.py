@@ -114,7 +114,7 @@ def _location(*parts: str) -> str:
 @requires_roles("regulator")
 @write_route
 def create_query():
-    body = load_json(QueryIn())
+    body = load_json(QueryIn)
     query = queries.create_query(body["name"], _stored(body["query"]), current_principal())
     return query_json(query), 201, {"Location": _location(query.name)}
 
@@ -145,7 +145,7 @@ def delete_query(queryName: str):
 @audited("epcis.query", "queryName")
 def query_events(queryName: str):
     query = _query(queryName)
-    args = load_query(PageQuery())
+    args = load_query(PageQuery)
     base_url = current_app.config["PUBLIC_URL"]
     page = queries.query_events(query, args["perPage"], args["nextPageToken"], base_url)
     response = Response(mapping.dumps(page.document), mimetype="application/ld+json")
@@ -161,7 +161,7 @@ def query_events(queryName: str):
 @write_route
 def subscribe(queryName: str):
     query = _query(queryName)
-    body = load_json(SubscriptionIn())
+    body = load_json(SubscriptionIn)
     if body["schedule"] is not None:
         raise InvalidInput(
             "schedule",
