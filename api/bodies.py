@@ -23,7 +23,12 @@ def _schema(schema: type[Schema]) -> Schema:
 
 
 def load_json(schema: type[Schema]) -> Any:
-    return _schema(schema).load(json_object())
+    return load(schema, json_object())
+
+
+def load(schema: type[Schema], data: dict[str, Any]) -> Any:
+    """``data`` (a body already read) loaded by ``schema``, or its validation problem."""
+    return _schema(schema).load(data)
 
 
 def json_object(

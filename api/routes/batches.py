@@ -9,7 +9,7 @@ from marshmallow import Schema
 
 from api.audit import audited
 from api.auth import current_principal, requires_roles
-from api.bodies import load_json, load_query
+from api.bodies import json_object, load, load_json, load_query
 from api.i18n import select_locale
 from api.render.genealogy_svg import render_history_svg
 from api.schemas.batches import (
@@ -28,6 +28,7 @@ from api.schemas.batches import (
     SplitIn,
     batch_json,
 )
+from api.schemas.bulk import plain_bulk_items
 from api.schemas.common import page_json
 from api.transactions import write_route
 from registry.custody import batches, history, operations
@@ -56,10 +57,11 @@ def register_batch():
 @requires_roles("enterprise")
 @write_route
 def register_batches():
-    body = load_json(BulkIn)
-    created = batches.register_many(
-        [BatchSpec(**item) for item in body["items"]], current_principal()
-    )
+    body = json_object()
+    items = plain_bulk_items(body)
+    if items is None:  # not plainly valid: BulkIn accepts it or says why not
+        items = load(BulkIn, body)["items"]
+    created = batches.register_many([BatchSpec(**item) for item in items], current_principal())
     return {"items": [written(outcome) for outcome in created]}, 201
 
 
