@@ -16,8 +16,12 @@ EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k message -k lazy_gettex
 serve: $(INSTALLED) $(COMPILED)
 	$(BIN)/chemtrace serve
 
+# One pytest-xdist worker per CPU, each on a database of its own; TEST_WORKERS=0 runs in one
+# process (for a debugger, or -x on the first failure).
+TEST_WORKERS ?= auto
+
 test: $(INSTALLED) $(COMPILED)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=15
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -2,16 +2,19 @@
 a client that checks every answer against openapi.yaml, and credentials for each role.
 
 The database named by CHEMTRACE_DATABASE_URL is emptied between tests: point it at a
-database made for the test run, never at one you care about.
+database made for the test run, never at one you care about. Under pytest-xdist (``make
+test`` runs one worker per CPU) each worker makes and drops a database of its own beside it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,19 +67,60 @@ def _redacted(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The database for this run, migrated to head once. Unreachable means fail, not skip."""
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The database for this run, migrated to head once. Unreachable means fail, not skip.
+
+    Under pytest-xdist each worker has a database of its own: SQLite in the worker's own
+    temporary folder; on PostgreSQL a sibling of the one named, made here and dropped after.
+    """
     url = os.environ.get("CHEMTRACE_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    elif worker:
+        with _worker_database(url, worker) as worker_url:
+            yield _migrated(worker_url, tmp_path_factory)
+        return
+    yield _migrated(url, tmp_path_factory)
+
+
+@contextlib.contextmanager
+def _worker_database(url: str, worker: str) -> Iterator[str]:
+    """A database beside ``url``'s, on the same server, for one xdist worker."""
+    named = sa.engine.make_url(url)
+    if named.get_backend_name() != "postgresql":
+        pytest.exit(
+            f"CHEMTRACE_DATABASE_URL={_redacted(url)}: one per worker is made only "
+            "on PostgreSQL; run with -n 0",
+            returncode=3,
+        )
+    sibling = named.set(database=f"{named.database}_{worker}")
+    server = _reachable(url)
+    # CREATE and DROP DATABASE cannot run inside a transaction.
+    with server.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sibling.database}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{sibling.database}"')
+    try:
+        yield sibling.render_as_string(hide_password=False)
+    finally:
+        with server.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sibling.database}" WITH (FORCE)')
+        server.dispose()
+
+
+def _reachable(url: str) -> sa.Engine:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as exc:
-        pytest.exit(f"CHEMTRACE_DATABASE_URL={_redacted(url)} is unreachable: {exc}", returncode=3)
-    finally:
         engine.dispose()
+        pytest.exit(f"CHEMTRACE_DATABASE_URL={_redacted(url)} is unreachable: {exc}", returncode=3)
+    return engine
+
+
+def _migrated(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    _reachable(url).dispose()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": tmp_path_factory.mktemp("data")})
     with app.app_context():
         # Start from nothing, so the migrations are what builds the schema.
@@ -88,14 +132,41 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def _empty_all_tables() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(sa.text(f"DELETE FROM {table}"))
+# The seeded catalogue, which every test starts from. Seeding it costs more than most tests,
+# so it is kept between tests whose tables it is identical to the freshly seeded one's.
+CATALOGUE_TABLES = ("control_lists", "substances", "substance_control_lists")
+_seeded_catalogue: dict[str, str] = {}  # database URL → fingerprint of its seeded catalogue
+
+
+def fresh_database() -> None:
+    """Every table empty but for the ledger head and the seeded catalogue, as a new
+    registry's. A catalogue a test changed in any row or column is emptied and seeded again."""
+    url = db.engine.url.render_as_string(hide_password=False)
+    kept = _seeded_catalogue.get(url) == database_fingerprint(CATALOGUE_TABLES)
+    # Children before parents; DELETE rather than PostgreSQL's TRUNCATE, which makes new
+    # files for every table and index and costs ten times as much on tables this small.
+    for table in reversed(db.metadata.sorted_tables):
+        if not (kept and table.name in CATALOGUE_TABLES):
+            db.session.execute(table.delete())
+    events.ensure_ledger_head()
+    if not kept:
+        substances.seed_catalogue()
     db.session.commit()
+    if not kept:
+        _seeded_catalogue[url] = database_fingerprint(CATALOGUE_TABLES)
+
+
+def database_fingerprint(tables: Iterable[str] | None = None) -> str:
+    """A digest of every row of ``tables`` (of all), read raw (no type processing) to stay
+    quick. Equal digests, equal contents."""
+    digest = hashlib.sha256()
+    connection = db.session.connection()
+    for name in tables or [table.name for table in db.metadata.sorted_tables]:
+        table = db.metadata.tables[name]
+        order = ", ".join(column.name for column in table.primary_key.columns)
+        rows = connection.exec_driver_sql(f"SELECT * FROM {name} ORDER BY {order}")
+        digest.update(f"{name}:{rows.fetchall()!r}".encode())
+    return digest.hexdigest()
 
 
 class ContractClient(FlaskClient):
@@ -147,10 +218,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app.test_client_class = ContractClient
     with app.app_context():
         signer().keys.ensure()
-        _empty_all_tables()
-        events.ensure_ledger_head()
-        substances.seed_catalogue()
-        db.session.commit()
+        fresh_database()
     yield app
     with app.app_context():
         db.session.remove()

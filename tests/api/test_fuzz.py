@@ -14,7 +14,6 @@ CHEMTRACE_DATABASE_URL), emptied and seeded afresh for every operation and role.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 import string
@@ -39,7 +38,7 @@ from registry.db import db
 from registry.errors import InvalidInput
 from registry.models import ROLES, Substance
 from registry.pagination import decode_cursor, encode_cursor
-from tests.conftest import ROOT
+from tests.conftest import ROOT, database_fingerprint
 
 MAX_EXAMPLES = 25
 SEED = 20260101
@@ -386,14 +385,8 @@ def request_id(ctx: schemathesis.CheckContext, response: schemathesis.Response, 
 
 
 def _database_fingerprint(app: Flask) -> str:
-    """A digest of every row of every table, read raw (no type processing) to stay quick."""
-    digest = hashlib.sha256()
-    with app.app_context(), db.engine.connect() as connection:
-        for table in db.metadata.sorted_tables:
-            order = ", ".join(column.name for column in table.primary_key.columns)
-            rows = connection.exec_driver_sql(f"SELECT * FROM {table.name} ORDER BY {order}")
-            digest.update(f"{table.name}:{rows.fetchall()!r}".encode())
-    return digest.hexdigest()
+    with app.app_context():
+        return database_fingerprint()
 
 
 # --- Fixtures and the test -------------------------------------------------------------

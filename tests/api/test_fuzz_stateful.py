@@ -45,12 +45,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from registry.access import credentials
-from registry.catalogue import substances
 from registry.db import db
-from registry.ledger import events
 from tests.api import test_fuzz as fuzz
 from tests.api.batch_helpers import make_party
-from tests.conftest import ROOT, _empty_all_tables
+from tests.conftest import ROOT, fresh_database
 
 # A controlled substance (UN 1988 Table I) in the seeded catalogue: shipping it needs the
 # receiver's licence, which the seeded receiver holds.
@@ -265,10 +263,7 @@ def _seed(app: Flask) -> None:
     """An empty database with the catalogue, a producer and a receiver (each an organisation
     with a facility and a licence for the UN 1988 tables), and a key for every caller."""
     with app.app_context():
-        _empty_all_tables()
-        events.ensure_ledger_head()
-        substances.seed_catalogue()
-        db.session.commit()
+        fresh_database()
 
     def auth(role: str, organization_id: str | None = None) -> dict[str, str]:
         with app.app_context():
