@@ -66,6 +66,14 @@ def _redacted(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True) if "://" in url else url
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Before any worker starts: an unreachable database stops the run here, with its reason,
+    # rather than in each worker's first test.
+    url = os.environ.get("CHEMTRACE_DATABASE_URL")
+    if url and not os.environ.get("PYTEST_XDIST_WORKER"):
+        _reachable(url).dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The database for this run, migrated to head once. Unreachable means fail, not skip.
