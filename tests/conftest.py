@@ -103,17 +103,18 @@ def _worker_database(url: str, worker: str) -> Iterator[str]:
             returncode=3,
         )
     sibling = named.set(database=f"{named.database}_{worker}")
-    server = _reachable(url)
     # CREATE and DROP DATABASE cannot run inside a transaction.
-    with server.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sibling.database}" WITH (FORCE)')
+    server = _reachable(url).execution_options(isolation_level="AUTOCOMMIT")
+    drop = f'DROP DATABASE IF EXISTS "{sibling.database}" WITH (FORCE)'
+    with server.connect() as connection:
+        connection.exec_driver_sql(drop)
         connection.exec_driver_sql(f'CREATE DATABASE "{sibling.database}"')
     try:
         yield sibling.render_as_string(hide_password=False)
     finally:
-        with server.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sibling.database}" WITH (FORCE)')
-        server.dispose()
+        with server.connect() as connection:
+            connection.exec_driver_sql(drop)
+        server.engine.dispose()
 
 
 def _reachable(url: str) -> sa.Engine:
@@ -128,7 +129,7 @@ def _reachable(url: str) -> sa.Engine:
 
 
 def _migrated(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    _reachable(url).dispose()
+    # Reachability was checked already: at session start, or when the worker's database was made.
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": tmp_path_factory.mktemp("data")})
     with app.app_context():
         # Start from nothing, so the migrations are what builds the schema.
@@ -159,9 +160,8 @@ def fresh_database() -> None:
     events.ensure_ledger_head()
     if not kept:
         substances.seed_catalogue()
-    db.session.commit()
-    if not kept:
         _seeded_catalogue[url] = database_fingerprint(CATALOGUE_TABLES)
+    db.session.commit()
 
 
 def database_fingerprint(tables: Iterable[str] | None = None) -> str:
